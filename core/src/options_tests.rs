@@ -1,0 +1,140 @@
+//! Tests of option parsing and validation: every bad value says what was expected.
+
+use super::*;
+
+fn opts(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    opts(pairs).into_iter().collect()
+}
+
+#[test]
+fn defaults() {
+    let s = ServerOptions::parse(&map(&[("api_key", "sk_test_x")])).expect("valid");
+    assert_eq!(s.api_url.as_str(), "https://api.stripe.com/v1");
+    assert_eq!(s.connect_timeout, Duration::from_secs(10));
+    assert_eq!(s.request_timeout, Duration::from_secs(30));
+    assert_eq!(s.max_retries, 3);
+    assert_eq!(s.max_response_size, 16 << 20);
+    assert_eq!(s.secret.api_key.as_deref(), Some("sk_test_x"));
+}
+
+#[test]
+fn values_are_parsed() {
+    let s = ServerOptions::parse(&map(&[
+        ("api_url", "http://127.0.0.1:12111/v1/"),
+        ("connect_timeout", "500ms"),
+        ("request_timeout", "2"),
+        ("retry_deadline", "2min"),
+        ("max_retries", "0"),
+        ("max_response_size", "2MB"),
+        ("api_version", "2026-10-28.endive"),
+        ("account", "acct_123"),
+    ]))
+    .expect("valid");
+    assert_eq!(s.api_url.as_str(), "http://127.0.0.1:12111/v1");
+    assert_eq!(s.connect_timeout, Duration::from_millis(500));
+    assert_eq!(s.request_timeout, Duration::from_secs(2));
+    assert_eq!(s.retry_deadline, Duration::from_secs(120));
+    assert_eq!(s.max_retries, 0);
+    assert_eq!(s.max_response_size, 2 << 20);
+    assert_eq!(s.account.as_deref(), Some("acct_123"));
+}
+
+#[test]
+fn bad_values_say_what_is_expected() {
+    let cases = [
+        ("request_timeout", "abc", "a duration"),
+        ("connect_timeout", "0", "from 1ms"),
+        ("api_url", "ftp://x", "http:// or https://"),
+        ("api_url", "not a url", "http:// or https://"),
+        ("max_retries", "-1", "from 0 to 10"),
+        ("max_retries", "11", "from 0 to 10"),
+        ("max_response_size", "12", "from 1kB"),
+        ("account", "bob", "acct_"),
+        ("api_version", "", "API version"),
+    ];
+    for (name, value, expected) in cases {
+        let err = validate(Scope::Server, &opts(&[(name, value)])).expect_err(name);
+        match &err {
+            OptionError::BadValue { name: n, .. } => assert_eq!(n, name),
+            other => panic!("{name}: {other:?}"),
+        }
+        assert!(err.hint().contains(expected), "{name}: {}", err.hint());
+        assert!(
+            err.to_string().contains(value),
+            "{name} shows the bad value"
+        );
+    }
+}
+
+#[test]
+fn a_bad_key_value_is_never_echoed() {
+    let err =
+        validate(Scope::Server, &opts(&[("api_key", "sk_live_has space")])).expect_err("space");
+    assert!(!err.to_string().contains("sk_live"), "{err}");
+    assert!(!err.hint().contains("sk_live"));
+}
+
+#[test]
+fn unknown_options_list_the_valid_ones() {
+    let err = validate(Scope::Server, &opts(&[("timeout", "5")])).expect_err("unknown");
+    assert_eq!(
+        err.to_string(),
+        "invalid option \"timeout\" for a stripe_fdw server"
+    );
+    assert!(err.hint().contains("request_timeout"));
+    let err = validate(Scope::UserMapping, &opts(&[("api_url", "x")])).expect_err("unknown");
+    assert_eq!(
+        err.hint(),
+        "Valid options in this context are: api_key, api_key_id, api_key_name."
+    );
+    let err = validate(Scope::Wrapper, &opts(&[("x", "1")])).expect_err("unknown");
+    assert!(err.hint().contains("takes no options"));
+}
+
+#[test]
+fn key_sources_are_exclusive() {
+    assert!(validate(
+        Scope::UserMapping,
+        &opts(&[("api_key", "a"), ("api_key_name", "b")])
+    )
+    .is_err());
+    assert!(validate(Scope::UserMapping, &opts(&[("api_key_id", "b")])).is_ok());
+}
+
+#[test]
+fn tables_need_a_known_object() {
+    assert_eq!(
+        validate(Scope::Table, &opts(&[])),
+        Err(OptionError::Missing {
+            name: "object",
+            scope: Scope::Table
+        })
+    );
+    let err = validate(Scope::Table, &opts(&[("object", "customers")])).expect_err("unknown");
+    assert_eq!(
+        err,
+        OptionError::UnknownObject {
+            value: "customers".into()
+        }
+    );
+    assert_eq!(err.hint(), "Known objects are: products, prices.");
+    assert!(validate(
+        Scope::Table,
+        &opts(&[("object", "prices"), ("estimated_rows", "-3")])
+    )
+    .is_err());
+    assert!(validate(
+        Scope::Table,
+        &opts(&[("object", "prices"), ("rowid_column", "id")])
+    )
+    .is_ok());
+    let t =
+        TableOptions::parse(&map(&[("object", "products"), ("estimated_rows", "40")])).expect("ok");
+    assert_eq!((t.object.name, t.estimated_rows), ("products", Some(40)));
+}

@@ -1,0 +1,119 @@
+//! The declarative description of a Stripe object: endpoint, columns and the list filters it accepts.
+
+/// The Postgres type a column is exposed as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColType {
+    Text,
+    Bool,
+    Int8,
+    Numeric,
+    Timestamptz,
+    Jsonb,
+    TextArray,
+}
+
+impl ColType {
+    /// The SQL spelling used in `IMPORT FOREIGN SCHEMA` and in error messages.
+    pub fn sql_name(self) -> &'static str {
+        match self {
+            ColType::Text => "text",
+            ColType::Bool => "boolean",
+            ColType::Int8 => "bigint",
+            ColType::Numeric => "numeric",
+            ColType::Timestamptz => "timestamp with time zone",
+            ColType::Jsonb => "jsonb",
+            ColType::TextArray => "text[]",
+        }
+    }
+}
+
+/// One column: its name, type and where its value sits in the JSON object (empty path = the whole object).
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub ty: ColType,
+    pub path: &'static [&'static str],
+}
+
+/// How a column can be pushed to Stripe as a list filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterKind {
+    /// `param=value` for `=` on a text column.
+    TextEq(&'static str),
+    /// `param=value` for `=` on a text column whose values Stripe checks against a fixed set; a value
+    /// outside the set is not pushed (Stripe would answer 400), Postgres filters it to no rows.
+    TextEnum(&'static str, &'static [&'static str]),
+    /// `param=true|false` for `=` on a boolean column.
+    BoolEq(&'static str),
+    /// `created=` / `created[gt|gte|lt|lte]=` for comparisons on a timestamp column.
+    Range(&'static str),
+    /// `param[]=` for `=` and `IN`, at most `max` values a request (more are sent in batches).
+    ArrayIn { param: &'static str, max: usize },
+}
+
+/// A pushable filter on one column.
+#[derive(Debug, Clone, Copy)]
+pub struct FilterSpec {
+    pub column: &'static str,
+    pub kind: FilterKind,
+}
+
+/// How `id IN (...)` is fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdsStrategy {
+    /// The list endpoint takes `ids[]` (no cursor allowed with it).
+    ListParam { param: &'static str, max: usize },
+    /// One retrieve per id.
+    Retrieve,
+}
+
+/// Everything stripe_fdw knows about one Stripe object.
+#[derive(Debug)]
+pub struct ObjectSpec {
+    /// The `object` table option and the default foreign table name, e.g. `products`.
+    pub name: &'static str,
+    /// Path below the API base URL, e.g. `products` (list: `/products`, retrieve: `/products/{id}`).
+    pub endpoint: &'static str,
+    /// The Stripe `object` field value, e.g. `product`.
+    pub object_type: &'static str,
+    pub columns: &'static [ColumnSpec],
+    pub filters: &'static [FilterSpec],
+    pub ids: IdsStrategy,
+}
+
+impl ObjectSpec {
+    pub fn column(&self, name: &str) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    pub fn filter(&self, column: &str) -> Option<&FilterSpec> {
+        self.filters.iter().find(|f| f.column == column)
+    }
+
+    /// The `CREATE FOREIGN TABLE` statement `IMPORT FOREIGN SCHEMA` issues for this object.
+    pub fn create_table_sql(&self, schema: &str, server: &str) -> String {
+        let cols: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| format!("  {} {}", quote_ident(c.name), c.ty.sql_name()))
+            .collect();
+        format!(
+            "create foreign table {}.{} (\n{}\n) server {} options (object {})",
+            quote_ident(schema),
+            quote_ident(self.name),
+            cols.join(",\n"),
+            quote_ident(server),
+            quote_literal(self.name)
+        )
+    }
+}
+
+/// Quote an SQL identifier the way `quote_ident()` does (always quoted: simplest and always right).
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Quote an SQL string literal.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}

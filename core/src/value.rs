@@ -1,0 +1,205 @@
+//! JSON to typed cell values: one Stripe object becomes one row, column by column, as the spec says.
+
+use crate::spec::{ColType, ColumnSpec};
+use serde_json::Value;
+
+/// A cell as Stripe gave it, already in the column's type; the extension turns it into a datum.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellValue {
+    Null,
+    Text(String),
+    Bool(bool),
+    Int8(i64),
+    /// A decimal string (`unit_amount_decimal`), parsed by Postgres' numeric input.
+    Numeric(String),
+    /// Seconds since the Unix epoch.
+    Timestamptz(i64),
+    Json(Value),
+    TextArray(Vec<Option<String>>),
+}
+
+/// A JSON value that the column's type cannot hold: Stripe sent something the spec does not expect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("column \"{column}\" expects {expected}, but Stripe sent {got}")]
+pub struct ShapeError {
+    pub column: String,
+    pub expected: &'static str,
+    pub got: String,
+}
+
+fn describe(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 60 {
+        format!(
+            "{}...",
+            &s[..s.char_indices().nth(57).map(|(i, _)| i).unwrap_or(s.len())]
+        )
+    } else {
+        s
+    }
+}
+
+fn lookup<'a>(obj: &'a Value, path: &[&str]) -> &'a Value {
+    let mut cur = obj;
+    for key in path {
+        cur = match cur.get(key) {
+            Some(v) => v,
+            None => return &Value::Null,
+        };
+    }
+    cur
+}
+
+/// Convert one column of one object. `attrs` (empty path) is the whole object.
+pub fn extract(obj: &Value, col: &ColumnSpec) -> Result<CellValue, ShapeError> {
+    let v = lookup(obj, col.path);
+    if v.is_null() {
+        return Ok(CellValue::Null);
+    }
+    let bad = || ShapeError {
+        column: col.name.to_string(),
+        expected: col.ty.sql_name(),
+        got: describe(v),
+    };
+    Ok(match col.ty {
+        ColType::Jsonb => CellValue::Json(v.clone()),
+        ColType::Text => match v {
+            Value::String(s) => CellValue::Text(s.clone()),
+            // An expanded reference (`default_price`, `tax_code`, `product`) is shown by its id.
+            Value::Object(m) => match m.get("id") {
+                Some(Value::String(id)) => CellValue::Text(id.clone()),
+                _ => return Err(bad()),
+            },
+            _ => return Err(bad()),
+        },
+        ColType::Bool => CellValue::Bool(v.as_bool().ok_or_else(bad)?),
+        ColType::Int8 => CellValue::Int8(v.as_i64().ok_or_else(bad)?),
+        ColType::Timestamptz => CellValue::Timestamptz(v.as_i64().ok_or_else(bad)?),
+        ColType::Numeric => match v {
+            Value::String(s) if is_decimal(s) => CellValue::Numeric(s.clone()),
+            Value::Number(n) => CellValue::Numeric(n.to_string()),
+            _ => return Err(bad()),
+        },
+        ColType::TextArray => match v {
+            Value::Array(items) => CellValue::TextArray(
+                items
+                    .iter()
+                    .map(|i| match i {
+                        Value::Null => Ok(None),
+                        Value::String(s) => Ok(Some(s.clone())),
+                        _ => Err(bad()),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            _ => return Err(bad()),
+        },
+    })
+}
+
+fn is_decimal(s: &str) -> bool {
+    let body = s.strip_prefix('-').unwrap_or(s);
+    let mut parts = body.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next();
+    !int.is_empty()
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objects;
+    use serde_json::json;
+
+    fn price() -> Value {
+        json!({
+            "id": "price_1", "object": "price", "active": true, "currency": "usd",
+            "unit_amount": 2000, "unit_amount_decimal": "2000.5", "product": {"id": "prod_1", "object": "product"},
+            "recurring": {"interval": "month", "interval_count": 1, "usage_type": "licensed",
+                          "trial_period_days": null, "meter": null},
+            "lookup_key": null, "created": 1700000000, "metadata": {"k": "v"}
+        })
+    }
+
+    fn get(name: &str, obj: &Value) -> Result<CellValue, ShapeError> {
+        let spec = objects::find("prices")
+            .and_then(|o| o.column(name))
+            .expect("column");
+        extract(obj, spec)
+    }
+
+    #[test]
+    fn each_type_is_converted() {
+        let p = price();
+        assert_eq!(get("id", &p), Ok(CellValue::Text("price_1".into())));
+        assert_eq!(get("active", &p), Ok(CellValue::Bool(true)));
+        assert_eq!(get("unit_amount", &p), Ok(CellValue::Int8(2000)));
+        assert_eq!(
+            get("unit_amount_decimal", &p),
+            Ok(CellValue::Numeric("2000.5".into()))
+        );
+        assert_eq!(
+            get("created", &p),
+            Ok(CellValue::Timestamptz(1_700_000_000))
+        );
+        assert_eq!(
+            get("recurring_interval", &p),
+            Ok(CellValue::Text("month".into()))
+        );
+        assert_eq!(get("recurring_interval_count", &p), Ok(CellValue::Int8(1)));
+        assert_eq!(get("metadata", &p), Ok(CellValue::Json(json!({"k": "v"}))));
+        assert_eq!(get("attrs", &p), Ok(CellValue::Json(p.clone())));
+    }
+
+    #[test]
+    fn stripe_null_and_missing_fields_are_sql_null() {
+        let p = price();
+        assert_eq!(get("lookup_key", &p), Ok(CellValue::Null));
+        assert_eq!(get("trial_period_days", &p), Ok(CellValue::Null));
+        assert_eq!(get("nickname", &p), Ok(CellValue::Null));
+        let one_time = json!({"id": "price_2", "recurring": null});
+        assert_eq!(get("recurring_interval", &one_time), Ok(CellValue::Null));
+    }
+
+    #[test]
+    fn expanded_reference_shows_its_id() {
+        assert_eq!(
+            get("product", &price()),
+            Ok(CellValue::Text("prod_1".into()))
+        );
+    }
+
+    #[test]
+    fn wrong_shape_is_an_error_naming_the_column() {
+        let bad = json!({"unit_amount": "lots", "unit_amount_decimal": "1e5", "active": "yes"});
+        let e = get("unit_amount", &bad).expect_err("string in a bigint");
+        assert_eq!(e.column, "unit_amount");
+        assert_eq!(e.expected, "bigint");
+        assert!(get("unit_amount_decimal", &bad).is_err());
+        assert!(get("active", &bad).is_err());
+    }
+
+    #[test]
+    fn text_arrays_keep_nulls_and_reject_non_strings() {
+        let spec = objects::find("products")
+            .and_then(|o| o.column("images"))
+            .expect("images");
+        let ok = json!({"images": ["a", null]});
+        assert_eq!(
+            extract(&ok, spec),
+            Ok(CellValue::TextArray(vec![Some("a".into()), None]))
+        );
+        assert!(extract(&json!({"images": [1]}), spec).is_err());
+    }
+
+    #[test]
+    fn decimal_strings_are_checked() {
+        for ok in ["0", "2000", "-1", "12.3456789012"] {
+            assert!(is_decimal(ok), "{ok}");
+        }
+        for bad in ["", ".", "1.", "abc", "1e5", "1.2.3", "--1"] {
+            assert!(!is_decimal(bad), "{bad}");
+        }
+    }
+}
