@@ -1,0 +1,116 @@
+//! Test control endpoints (no auth, not logged): `/__log`, `/__faults`, `/__reset`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::errors::ApiError;
+use crate::faults::FaultConfig;
+use crate::http::{Request, Response};
+use crate::router::error_response;
+use crate::server::{lock, Shared};
+use crate::{seed, Catalog};
+
+/// Body of `POST /__reset`; all fields optional (`{}` = the catalog the server started with).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    /// "demo" or "empty".
+    #[serde(default)]
+    pub catalog: Option<String>,
+    #[serde(default)]
+    pub products: Option<usize>,
+    #[serde(default)]
+    pub prices_per_product: Option<usize>,
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Path of a `{"products":[...],"prices":[...]}` file.
+    #[serde(default)]
+    pub fixture: Option<PathBuf>,
+}
+
+impl ResetRequest {
+    pub fn catalog(&self, initial: &Catalog) -> Result<Catalog, String> {
+        if let Some(n) = self.products {
+            return Ok(Catalog::Generated {
+                products: n,
+                prices_per_product: self.prices_per_product.unwrap_or(3),
+                seed: self.seed.unwrap_or(0),
+            });
+        }
+        if let Some(f) = &self.fixture {
+            return Ok(Catalog::File(f.clone()));
+        }
+        match self.catalog.as_deref() {
+            None => Ok(initial.clone()),
+            Some("demo") => Ok(Catalog::Demo),
+            Some("empty") => Ok(Catalog::Empty),
+            Some(other) => Err(format!("unknown catalog {other:?} (demo|empty)")),
+        }
+    }
+}
+
+fn bad_request(msg: String) -> Response {
+    error_response(&ApiError::invalid(msg, None))
+}
+
+fn ok() -> Response {
+    Response::json(200, &json!({"ok": true}))
+}
+
+/// Parse an optional JSON body (empty = default).
+fn body<T: for<'de> Deserialize<'de> + Default>(req: &Request) -> Result<T, String> {
+    if req.body.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&req.body).map_err(|e| format!("invalid JSON body: {e}"))
+}
+
+pub fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
+    match (req.method.as_str(), req.path.as_str()) {
+        ("GET", "/__log") => {
+            let log = lock(&shared.log).clone();
+            Response::json(200, &serde_json::to_value(log).unwrap_or_default())
+        }
+        ("DELETE", "/__log") => {
+            lock(&shared.log).clear();
+            ok()
+        }
+        ("GET", "/__faults") => {
+            let cfg = lock(&shared.faults).config().clone();
+            Response::json(200, &serde_json::to_value(cfg).unwrap_or_default())
+        }
+        ("POST", "/__faults") => match body::<FaultConfig>(req) {
+            Ok(cfg) => {
+                let out = serde_json::to_value(&cfg).unwrap_or_default();
+                lock(&shared.faults).set(cfg);
+                Response::json(200, &out)
+            }
+            Err(e) => bad_request(e),
+        },
+        ("DELETE", "/__faults") => {
+            lock(&shared.faults).set(FaultConfig::default());
+            ok()
+        }
+        ("POST", "/__reset") => {
+            let catalog = body::<ResetRequest>(req).and_then(|r| r.catalog(&shared.catalog));
+            let catalog = match catalog {
+                Ok(c) => c,
+                Err(e) => return bad_request(e),
+            };
+            match seed::build(&catalog) {
+                Ok(state) => {
+                    let counts = json!({"ok": true, "products": state.products.len(), "prices": state.prices.len()});
+                    *lock(&shared.state) = state;
+                    lock(&shared.log).clear();
+                    lock(&shared.faults).set(FaultConfig::default());
+                    Response::json(200, &counts)
+                }
+                Err(e) => bad_request(format!("could not build catalog: {e}")),
+            }
+        }
+        _ => error_response(&ApiError::not_found_url(&req.method, &req.path)),
+    }
+}

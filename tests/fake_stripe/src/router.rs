@@ -1,0 +1,201 @@
+//! Request dispatch: control endpoints, then `/v1` with latency, faults, logging, auth and routing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::auth;
+use crate::control;
+use crate::errors::{ApiError, ApiResult};
+use crate::faults::{FaultKind, FaultRule};
+use crate::http::{decode_pairs, Request, Response};
+use crate::ids::request_id;
+use crate::log::LogEntry;
+use crate::params::Params;
+use crate::server::{lock, Shared};
+use crate::{prices, products};
+
+/// What the connection should do with a request.
+pub enum Outcome {
+    Reply(Response),
+    /// Close without answering.
+    Drop,
+    /// Never answer; wait for the client to go away.
+    Hang,
+    /// Send the head and half of this response's body, then close.
+    Truncated(Response),
+}
+
+pub fn error_response(e: &ApiError) -> Response {
+    let resp = Response::json(e.status, &e.body());
+    if e.status == 401 {
+        resp.header("WWW-Authenticate", "Basic realm=\"Stripe\"")
+    } else {
+        resp
+    }
+}
+
+pub async fn handle(shared: &Arc<Shared>, req: Request) -> Outcome {
+    let rid = request_id();
+    let outcome = if req.path.starts_with("/__") {
+        Outcome::Reply(control::handle(shared, &req))
+    } else if req.path == "/v1" || req.path.starts_with("/v1/") {
+        api_with_faults(shared, &req).await
+    } else {
+        Outcome::Reply(error_response(&ApiError::not_found_url(
+            &req.method,
+            &req.path,
+        )))
+    };
+    match outcome {
+        Outcome::Reply(r) => Outcome::Reply(r.header("Request-Id", &rid)),
+        Outcome::Truncated(r) => Outcome::Truncated(r.header("Request-Id", &rid)),
+        other => other,
+    }
+}
+
+async fn api_with_faults(shared: &Arc<Shared>, req: &Request) -> Outcome {
+    let latency = lock(&shared.faults).latency_ms();
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let fault = lock(&shared.faults).check(&req.method, &req.path);
+    let (outcome, status) = match &fault {
+        None => {
+            let r = api(shared, req);
+            let s = r.status;
+            (Outcome::Reply(r), s)
+        }
+        Some(rule) => apply_fault(shared, req, rule),
+    };
+    lock(&shared.log).push(LogEntry {
+        method: req.method.clone(),
+        path: req.path.clone(),
+        query: decode_pairs(req.query.as_bytes()),
+        form: (req.method == "POST").then(|| decode_pairs(&req.body)),
+        status,
+        fault: fault.map(|f| f.kind.name().to_string()),
+    });
+    outcome
+}
+
+fn apply_fault(shared: &Arc<Shared>, req: &Request, rule: &FaultRule) -> (Outcome, u16) {
+    match rule.kind {
+        FaultKind::Status => {
+            let status = rule.status.unwrap_or(500);
+            let mut r = error_response(&ApiError::for_status(status));
+            if let Some(b) = rule.should_retry {
+                r = r.header("Stripe-Should-Retry", if b { "true" } else { "false" });
+            }
+            if let Some(s) = rule.retry_after {
+                r = r.header("Retry-After", &s.to_string());
+            }
+            (Outcome::Reply(r), status)
+        }
+        FaultKind::Drop => (Outcome::Drop, 0),
+        FaultKind::Hang => (Outcome::Hang, 0),
+        FaultKind::Malformed => {
+            let r = Response {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: b"<html><body><h1>502 Bad Gateway</h1></body></html>\n{\"object\": \"list\", \"data\": [".to_vec(),
+            };
+            (Outcome::Reply(r), 200)
+        }
+        FaultKind::Truncated => {
+            let mut r = api(shared, req);
+            r.status = 200;
+            if r.body.len() < 64 {
+                let filler = serde_json::json!({"object": "list", "data": [], "has_more": false, "url": req.path});
+                r.body = serde_json::to_vec_pretty(&filler).unwrap_or_default();
+            }
+            (Outcome::Truncated(r), 200)
+        }
+        FaultKind::Oversize => {
+            let r = api(shared, req);
+            let size = rule.size_bytes.unwrap_or(20 * 1024 * 1024);
+            (Outcome::Reply(oversize(r, size)), 200)
+        }
+    }
+}
+
+/// Pad a successful JSON body to about `size` bytes, keeping it valid JSON.
+fn oversize(mut r: Response, size: usize) -> Response {
+    r.status = 200;
+    let mut v: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    let padding = "x".repeat(size);
+    let is_list = v.get("data").and_then(|d| d.get(0)).is_some();
+    let is_object = v.get("object").is_some() && v.get("id").is_some();
+    let target = if is_list {
+        v.get_mut("data").and_then(|d| d.get_mut(0))
+    } else if is_object {
+        Some(&mut v)
+    } else {
+        None
+    };
+    match target {
+        Some(obj) => {
+            let key = if obj.get("object").and_then(Value::as_str) == Some("price") {
+                "nickname"
+            } else {
+                "description"
+            };
+            if let Some(m) = obj.as_object_mut() {
+                m.insert(key.to_string(), Value::String(padding));
+            }
+            r.body = serde_json::to_vec(&v).unwrap_or_default();
+        }
+        None => {
+            // Nothing to pad: valid JSON followed by whitespace.
+            r.body.extend(std::iter::repeat_n(b' ', size));
+        }
+    }
+    r
+}
+
+fn api(shared: &Arc<Shared>, req: &Request) -> Response {
+    match api_inner(shared, req) {
+        Ok(v) => Response::json(200, &v),
+        Err(e) => error_response(&e),
+    }
+}
+
+fn api_inner(shared: &Arc<Shared>, req: &Request) -> ApiResult<Value> {
+    auth::check(req.header("authorization"), &shared.api_keys)?;
+    let mut pairs = decode_pairs(req.query.as_bytes());
+    if req.method == "POST" {
+        pairs.extend(decode_pairs(&req.body));
+    }
+    let rest = req.path.trim_start_matches("/v1").trim_start_matches('/');
+    let segs: Vec<&str> = rest.split('/').collect();
+    let route = match (req.method.as_str(), segs.as_slice()) {
+        (m, ["products" | "prices", rest @ ..]) if rest.len() <= 1 => {
+            let id = rest.first().copied();
+            match (m, segs[0], id) {
+                (_, _, Some("")) => None,
+                ("GET" | "POST", _, _) => Some((m, segs[0], id)),
+                ("DELETE", "products", Some(_)) => Some((m, segs[0], id)),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    let Some((method, resource, id)) = route else {
+        return Err(ApiError::not_found_url(&req.method, &req.path));
+    };
+    let params = Params::parse(&pairs)?;
+    let mut st = lock(&shared.state);
+    match (method, resource, id) {
+        ("GET", "products", None) => products::list(&st, params),
+        ("POST", "products", None) => products::create(&mut st, params),
+        ("GET", "products", Some(id)) => products::retrieve(&st, id, params),
+        ("POST", "products", Some(id)) => products::update(&mut st, id, params),
+        ("DELETE", "products", Some(id)) => products::delete(&mut st, id, params),
+        ("GET", "prices", None) => prices::list(&st, params),
+        ("POST", "prices", None) => prices::create(&mut st, params),
+        ("GET", "prices", Some(id)) => prices::retrieve(&st, id, params),
+        ("POST", "prices", Some(id)) => prices::update(&mut st, id, params),
+        _ => Err(ApiError::not_found_url(&req.method, &req.path)),
+    }
+}

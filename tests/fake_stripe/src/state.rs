@@ -1,0 +1,92 @@
+//! The mutable catalog: product and price tables, the lookup-key index and id/time allocation.
+
+use std::collections::HashMap;
+
+use crate::ids::{make_id, now_unix, SplitMix, PRICE_ID_LEN, PRODUCT_ID_LEN};
+use crate::model::{Price, Product};
+use crate::store::Table;
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub products: Table<Product>,
+    pub prices: Table<Price>,
+    /// lookup_key -> price id
+    pub lookup: HashMap<String, String>,
+    rng: SplitMix,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            products: Table::default(),
+            prices: Table::default(),
+            lookup: HashMap::new(),
+            rng: SplitMix(0xFA4E_5791_9E00),
+        }
+    }
+}
+
+impl State {
+    /// Build from objects (in insertion order); fails on duplicate ids, lookup keys or dangling prices.
+    pub fn from_objects(products: Vec<Product>, prices: Vec<Price>) -> Result<State, String> {
+        let products = Table::from_vec(products)?;
+        let prices = Table::from_vec(prices)?;
+        let mut lookup = HashMap::new();
+        for p in prices.iter() {
+            if !products.contains(&p.product) {
+                return Err(format!(
+                    "price {} refers to unknown product {}",
+                    p.id, p.product
+                ));
+            }
+            if let Some(k) = &p.lookup_key {
+                if lookup.insert(k.clone(), p.id.clone()).is_some() {
+                    return Err(format!("duplicate lookup_key {k}"));
+                }
+            }
+        }
+        let seed = (products.len() as u64) << 32 ^ prices.len() as u64;
+        Ok(State {
+            products,
+            prices,
+            lookup,
+            rng: SplitMix(0xFA4E_5791_9E00 ^ seed),
+        })
+    }
+
+    /// `created` for a new object: now, but strictly after every existing object.
+    pub fn next_created(&self) -> i64 {
+        let newest = self
+            .products
+            .max_created()
+            .into_iter()
+            .chain(self.prices.max_created())
+            .max();
+        match newest {
+            Some(m) => now_unix().max(m + 1),
+            None => now_unix(),
+        }
+    }
+
+    pub fn new_product_id(&mut self) -> String {
+        loop {
+            let id = make_id(&mut self.rng, "prod_", PRODUCT_ID_LEN);
+            if !self.products.contains(&id) {
+                return id;
+            }
+        }
+    }
+
+    pub fn new_price_id(&mut self) -> String {
+        loop {
+            let id = make_id(&mut self.rng, "price_", PRICE_ID_LEN);
+            if !self.prices.contains(&id) {
+                return id;
+            }
+        }
+    }
+
+    pub fn product_has_prices(&self, product_id: &str) -> bool {
+        self.prices.iter().any(|p| p.product == product_id)
+    }
+}
