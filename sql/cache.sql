@@ -1,0 +1,1 @@
+-- stripe_fdw cache: materialized views of the live tables (filled in by the cache issue)

@@ -1,0 +1,18 @@
+//! stripe_fdw: Stripe products and prices as PostgreSQL foreign tables, read live, with a cache.
+//!
+//! The data path: options -> plan (core) -> client (core) -> rows. This crate is the Postgres side:
+//! the `ForeignDataWrapper` glue, datum conversion, secrets, EXPLAIN, and the SQL of the cache.
+
+mod cells;
+mod error;
+mod fdw;
+mod hooks;
+mod pgopts;
+mod quals;
+mod scan;
+mod secrets;
+mod transport;
+
+pgrx::pg_module_magic!();
+
+pgrx::extension_sql_file!("../sql/cache.sql", name = "cache", finalize);

@@ -1,0 +1,159 @@
+//! One scan: walks the planned Stripe requests lazily and turns objects into rows, a page at a time.
+
+use crate::cells::to_cell;
+use crate::error::FdwError;
+use pgrx::pg_sys::{self, Oid};
+use serde_json::Value;
+use stripe_fdw_core::client::pages::Pager;
+use stripe_fdw_core::client::Client;
+use stripe_fdw_core::plan::{Fetch, Plan};
+use stripe_fdw_core::spec::{ColumnSpec, ObjectSpec};
+use stripe_fdw_core::value::extract;
+use stripe_fdw_core::StripeError;
+use supabase_wrappers::prelude::{Cell, Row};
+
+/// A column the query reads: its spec and the type it is declared with.
+pub struct Target {
+    pub spec: &'static ColumnSpec,
+    pub oid: Oid,
+}
+
+enum Source {
+    Ids(std::vec::IntoIter<String>),
+    Pages(Pager),
+    Done,
+}
+
+pub struct Scan {
+    spec: &'static ObjectSpec,
+    client: Client,
+    source: Source,
+    page: std::vec::IntoIter<Value>,
+    targets: Vec<Target>,
+    /// Requests sent so far (for EXPLAIN ANALYZE).
+    pub requests: u64,
+    pub rows: u64,
+}
+
+/// True when Postgres wants this query to stop (cancel, statement_timeout, terminate).
+fn interrupted() -> bool {
+    unsafe {
+        std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::QueryCancelPending)) != 0
+            || std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::ProcDiePending)) != 0
+    }
+}
+
+/// Turn a cancelled wait into Postgres' own cancel error (with its own message and SQLSTATE).
+fn settle<T>(r: Result<T, StripeError>) -> Result<T, FdwError> {
+    match r {
+        Err(StripeError::Cancelled) => {
+            pgrx::check_for_interrupts!();
+            Err(StripeError::Cancelled.into())
+        }
+        r => r.map_err(FdwError::from),
+    }
+}
+
+impl Scan {
+    pub fn new(
+        spec: &'static ObjectSpec,
+        client: Client,
+        plan: &Plan,
+        targets: Vec<Target>,
+    ) -> Self {
+        let source = match &plan.fetch {
+            Fetch::Nothing => Source::Done,
+            Fetch::Retrieve(ids) => Source::Ids(ids.clone().into_iter()),
+            Fetch::List(queries) => {
+                Source::Pages(Pager::new(queries.clone(), plan.first_page_limit))
+            }
+        };
+        Scan {
+            spec,
+            client,
+            source,
+            page: Vec::new().into_iter(),
+            targets,
+            requests: 0,
+            rows: 0,
+        }
+    }
+
+    /// Fill `row` with the next object; false at the end.
+    pub fn next_row(&mut self, row: &mut Row) -> Result<bool, FdwError> {
+        loop {
+            if let Some(obj) = self.page.next() {
+                self.fill(row, obj)?;
+                self.rows += 1;
+                return Ok(true);
+            }
+            if !self.fetch()? {
+                return Ok(false);
+            }
+        }
+    }
+
+    /// Fetch the next page (or object) into the buffer; false when there is nothing more to fetch.
+    fn fetch(&mut self) -> Result<bool, FdwError> {
+        match &mut self.source {
+            Source::Done => Ok(false),
+            Source::Ids(ids) => {
+                let Some(id) = ids.next() else {
+                    self.source = Source::Done;
+                    return Ok(false);
+                };
+                self.requests += 1;
+                let found = settle(self.client.retrieve(self.spec.endpoint, &id, &interrupted))?;
+                self.page = found.into_iter().collect::<Vec<_>>().into_iter();
+                Ok(true)
+            }
+            Source::Pages(pager) => {
+                let Some(params) = pager.next_request() else {
+                    self.source = Source::Done;
+                    return Ok(false);
+                };
+                self.requests += 1;
+                let page = settle(self.client.list_page(
+                    self.spec.endpoint,
+                    &params,
+                    &interrupted,
+                ))?;
+                let last_id = page
+                    .data
+                    .last()
+                    .and_then(|o| o.get("id"))
+                    .and_then(Value::as_str);
+                pager
+                    .advance(last_id, page.has_more)
+                    .map_err(|e| FdwError::Paging(e.to_string()))?;
+                self.page = page.data.into_iter();
+                Ok(true)
+            }
+        }
+    }
+
+    fn fill(&self, row: &mut Row, obj: Value) -> Result<(), FdwError> {
+        let mut whole: Option<usize> = None;
+        for (i, t) in self.targets.iter().enumerate() {
+            if t.spec.path.is_empty() {
+                whole = Some(i);
+                row.push(t.spec.name, None);
+                continue;
+            }
+            let v = extract(&obj, t.spec)?;
+            row.push(t.spec.name, to_cell(v, t.oid, t.spec.name)?);
+        }
+        // The whole object (attrs) is moved in last, without a copy.
+        if let Some(i) = whole {
+            if let Some(slot) = row.cells.get_mut(i) {
+                *slot = Some(Cell::Json(pgrx::JsonB(obj)));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the scan read every page of a request without filters (its row count is the table's).
+    pub fn finished(&self) -> bool {
+        matches!(self.source, Source::Done)
+    }
+}
