@@ -1,5 +1,6 @@
-//! Our wrappers around supabase-wrappers' FDW callbacks: EXPLAIN shows the Stripe request, and a
-//! cached plan is never executed twice (supabase-wrappers frees a plan's scan state at scan end).
+//! Our wrappers around supabase-wrappers' FDW callbacks: EXPLAIN shows the Stripe request, a
+//! cached plan is never executed twice (supabase-wrappers frees a plan's scan state at scan end),
+//! and the tables are read-only.
 
 use pgrx::pg_sys;
 use pgrx::AllocatedByRust;
@@ -63,6 +64,15 @@ pub fn install(routine: &mut FdwRoutine<AllocatedByRust>) {
         routine.EndForeignScan = Some(end);
     }
     routine.ExplainForeignScan = Some(explain);
+    // Read-only: without modify callbacks Postgres itself refuses INSERT/UPDATE/DELETE with
+    // "cannot insert into foreign table" (0A000) before anything reaches Stripe.
+    routine.AddForeignUpdateTargets = None;
+    routine.PlanForeignModify = None;
+    routine.BeginForeignModify = None;
+    routine.ExecForeignInsert = None;
+    routine.ExecForeignUpdate = None;
+    routine.ExecForeignDelete = None;
+    routine.EndForeignModify = None;
 }
 
 #[pgrx::pg_guard]

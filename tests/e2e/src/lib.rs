@@ -1,0 +1,234 @@
+//! The e2e harness: a fake Stripe per test and a schema + server of its own in the shared cluster.
+//!
+//! The cluster comes from `scripts/pg-cluster start` (PGHOST, PGPORT, PGUSER, PGDATABASE and
+//! STRIPE_FDW_PG_LOG in the environment); `make test` starts and stops it.
+
+pub use fake_stripe::{
+    Catalog, Config, FakeStripe, FaultConfig, FaultKind, FaultRule, LogEntry, DEFAULT_API_KEY,
+};
+use postgres::{Client, NoTls, Row};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Connect to the test cluster.
+pub fn connect() -> Client {
+    let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    let conn = format!(
+        "host={} port={} user={} dbname={}",
+        var("PGHOST", "127.0.0.1"),
+        var("PGPORT", "5432"),
+        var("PGUSER", "postgres"),
+        var("PGDATABASE", "postgres")
+    );
+    Client::connect(&conn, NoTls).unwrap_or_else(|e| {
+        panic!(
+            "cannot connect to the test cluster ({conn}): {e}; run the e2e tests with `make test`"
+        )
+    })
+}
+
+/// One test's world: its fake Stripe, and schema `s` with foreign tables `s.products`, `s.prices`.
+pub struct Env {
+    pub fake: FakeStripe,
+    pub db: Client,
+    /// Schema holding the foreign tables.
+    pub s: String,
+    /// Foreign server name.
+    pub server: String,
+    pub key: String,
+}
+
+impl Env {
+    /// A fake with `catalog`, a server with default options and a user mapping with the fake's key.
+    pub fn new(catalog: Catalog) -> Env {
+        Env::with(catalog, "", DEFAULT_API_KEY)
+    }
+
+    /// Like `new`, with extra server options (`"max_retries '2', request_timeout '1s'"`) and a key.
+    pub fn with(catalog: Catalog, server_options: &str, key: &str) -> Env {
+        let fake = FakeStripe::start(Config {
+            catalog,
+            api_keys: vec![DEFAULT_API_KEY.to_string(), key.to_string()],
+            ..Config::default()
+        })
+        .expect("start fake stripe");
+        let mut db = connect();
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let tag = format!("t{}_{}", std::process::id(), n);
+        let s = format!("stripe_{tag}");
+        let server = format!("srv_{tag}");
+        // Extension and wrapper are shared by all tests: create them under a lock.
+        db.batch_execute(
+            "select pg_advisory_lock(4242);
+             create extension if not exists stripe_fdw;
+             do $$ begin
+               if not exists (select 1 from pg_foreign_data_wrapper where fdwname = 'stripe_wrapper') then
+                 create foreign data wrapper stripe_wrapper handler stripe_fdw_handler validator stripe_fdw_validator;
+               end if;
+             end $$;
+             select pg_advisory_unlock(4242);",
+        )
+        .expect("extension setup");
+        let extra = if server_options.is_empty() {
+            String::new()
+        } else {
+            format!(", {server_options}")
+        };
+        db.batch_execute(&format!(
+            "create server {server} foreign data wrapper stripe_wrapper options (api_url '{}'{extra});
+             create user mapping for current_user server {server} options (api_key '{key}');
+             create schema {s};
+             import foreign schema stripe from server {server} into {s};",
+            fake.base_url()
+        ))
+        .expect("server setup");
+        Env {
+            fake,
+            db,
+            s,
+            server,
+            key: key.to_string(),
+        }
+    }
+
+    pub fn query(&mut self, sql: &str) -> Vec<Row> {
+        let sql = self.sql(sql);
+        self.db
+            .query(sql.as_str(), &[])
+            .unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)))
+    }
+
+    /// Run a query that must fail; returns the database error.
+    pub fn error(&mut self, sql: &str) -> DbErr {
+        let sql = self.sql(sql);
+        match self.db.batch_execute(sql.as_str()) {
+            Ok(()) => panic!("expected an error from: {sql}"),
+            Err(e) => DbErr::from(&e),
+        }
+    }
+
+    pub fn exec(&mut self, sql: &str) {
+        let sql = self.sql(sql);
+        self.db
+            .batch_execute(sql.as_str())
+            .unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)));
+    }
+
+    /// First column of every row, as text.
+    pub fn strings(&mut self, sql: &str) -> Vec<String> {
+        self.query(sql)
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect()
+    }
+
+    /// `{s}` in SQL stands for this test's schema, `{server}` for its server.
+    pub fn sql(&self, sql: &str) -> String {
+        sql.replace("{s}", &self.s)
+            .replace("{server}", &self.server)
+    }
+
+    /// The API requests the fake served, and clear the log.
+    pub fn take_log(&self) -> Vec<LogEntry> {
+        let log = self.fake.log();
+        self.fake.clear_log();
+        log
+    }
+
+    pub fn postmaster_start(&mut self) -> String {
+        self.db
+            .query_one("select pg_postmaster_start_time()::text", &[])
+            .expect("start time")
+            .get(0)
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let _ = self.db.batch_execute(&format!(
+            "drop schema if exists {} cascade; drop server if exists {} cascade;",
+            self.s, self.server
+        ));
+    }
+}
+
+/// The parts of a database error a test looks at.
+#[derive(Debug, Clone)]
+pub struct DbErr {
+    pub code: String,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl DbErr {
+    pub fn all_text(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.message,
+            self.detail.clone().unwrap_or_default(),
+            self.hint.clone().unwrap_or_default()
+        )
+    }
+}
+
+impl From<&postgres::Error> for DbErr {
+    fn from(e: &postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(d) => DbErr {
+                code: d.code().code().to_string(),
+                message: d.message().to_string(),
+                detail: d.detail().map(str::to_string),
+                hint: d.hint().map(str::to_string),
+            },
+            None => DbErr {
+                code: String::new(),
+                message: e.to_string(),
+                detail: None,
+                hint: None,
+            },
+        }
+    }
+}
+
+pub fn describe(e: &postgres::Error) -> String {
+    let d = DbErr::from(e);
+    format!(
+        "[{}] {} (detail: {:?}, hint: {:?})",
+        d.code, d.message, d.detail, d.hint
+    )
+}
+
+/// The value of query parameter `name` in a logged request.
+pub fn param<'a>(entry: &'a LogEntry, name: &str) -> Option<&'a str> {
+    entry
+        .query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// A generated catalog of `products` products with `prices` prices each.
+pub fn generated(products: usize, prices: usize) -> Catalog {
+    Catalog::Generated {
+        products,
+        prices_per_product: prices,
+        seed: 7,
+    }
+}
+
+/// A fault rule of `kind` with every other field at its default (fires on every request).
+pub fn rule(kind: FaultKind) -> FaultRule {
+    FaultRule {
+        kind,
+        status: None,
+        should_retry: None,
+        retry_after: None,
+        after: 0,
+        count: None,
+        path_prefix: None,
+        method: None,
+        size_bytes: None,
+    }
+}
