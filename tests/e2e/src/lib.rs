@@ -58,16 +58,16 @@ impl Env {
         let tag = format!("t{}_{}", std::process::id(), n);
         let s = format!("stripe_{tag}");
         let server = format!("srv_{tag}");
-        // Extension and wrapper are shared by all tests: create them under a lock.
+        // Extension and wrapper are shared by all tests: create them under a lock held until commit
+        // (the batch is one implicit transaction).
         db.batch_execute(
-            "select pg_advisory_lock(4242);
+            "select pg_advisory_xact_lock(4242);
              create extension if not exists stripe_fdw;
              do $$ begin
                if not exists (select 1 from pg_foreign_data_wrapper where fdwname = 'stripe_wrapper') then
                  create foreign data wrapper stripe_wrapper handler stripe_fdw_handler validator stripe_fdw_validator;
                end if;
-             end $$;
-             select pg_advisory_unlock(4242);",
+             end $$;",
         )
         .expect("extension setup");
         let extra = if server_options.is_empty() {

@@ -16,4 +16,7 @@ pub struct LogEntry {
     /// The injected fault kind, when one fired.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// Stripe-Version, Stripe-Account, User-Agent and Idempotency-Key as sent (names lowercased).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }

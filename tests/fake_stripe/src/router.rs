@@ -76,6 +76,7 @@ async fn api_with_faults(shared: &Arc<Shared>, req: &Request) -> Outcome {
         form: (req.method == "POST").then(|| decode_pairs(&req.body)),
         status,
         fault: fault.map(|f| f.kind.name().to_string()),
+        headers: logged_headers(req),
     });
     outcome
 }
@@ -198,4 +199,19 @@ fn api_inner(shared: &Arc<Shared>, req: &Request) -> ApiResult<Value> {
         ("POST", "prices", Some(id)) => prices::update(&mut st, id, params),
         _ => Err(ApiError::not_found_url(&req.method, &req.path)),
     }
+}
+
+/// The request headers a test may assert on (never Authorization: the log is not a secret store).
+fn logged_headers(req: &crate::http::Request) -> Vec<(String, String)> {
+    req.headers
+        .iter()
+        .filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            k == "stripe-version"
+                || k == "stripe-account"
+                || k == "user-agent"
+                || k == "idempotency-key"
+        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect()
 }

@@ -1,0 +1,94 @@
+# stripe_fdw developer and CI entry points. `make` alone prints the list.
+# Works as root (CI) and as a normal user with sudo (SUDO is then `sudo`).
+
+PG_CONFIG   ?= /usr/bin/pg_config
+PGRX_VERSION := 0.16.1
+DEB_PACKAGES := postgresql-15 postgresql-server-dev-15 postgresql-15-cron libclang-dev clang sudo \
+                pkg-config libssl-dev
+# pkg-config and libssl-dev: `cargo install cargo-pgrx` builds openssl-sys.
+
+ifeq ($(shell id -u),0)
+SUDO :=
+PGRX_SUDO :=
+else
+SUDO := sudo
+PGRX_SUDO := --sudo
+endif
+
+export PG_CONFIG
+
+.DEFAULT_GOAL := help
+# cargo parallelises by itself; the targets must run in order (setup before install before test).
+.NOTPARALLEL:
+.PHONY: help setup build install install-release lint test demo bench clean-cluster
+
+help:
+	@echo 'stripe_fdw targets:'
+	@echo '  make setup            install what is missing: Debian packages, cargo-pgrx $(PGRX_VERSION), cargo pgrx init --pg15'
+	@echo '  make build            cargo build --workspace'
+	@echo '  make install          install the extension into PostgreSQL 15 (debug build)'
+	@echo '  make install-release  install the extension into PostgreSQL 15 (release build)'
+	@echo '  make lint             cargo fmt --check and cargo clippy -D warnings'
+	@echo '  make test             setup + install, unit tests, fake server tests, e2e tests on a throwaway cluster'
+	@echo '  make demo             setup + install, then scripts/demo (set STRIPE_API_KEY to use real Stripe)'
+	@echo '  make bench            run scripts/bench'
+	@echo '  make clean-cluster    stop and remove clusters left by interrupted make test / demo runs'
+
+setup:
+	@set -eu; missing=''; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing Debian packages:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	else echo 'setup: Debian packages present'; fi
+	@set -eu; \
+	if [ "$$(cargo pgrx --version 2>/dev/null)" = 'cargo-pgrx $(PGRX_VERSION)' ]; then \
+	  echo 'setup: cargo-pgrx $(PGRX_VERSION) present'; \
+	else \
+	  echo 'setup: installing cargo-pgrx $(PGRX_VERSION) (takes a few minutes)'; \
+	  cargo install cargo-pgrx --version $(PGRX_VERSION) --locked; \
+	fi
+	@set -eu; cfg="$${PGRX_HOME:-$$HOME/.pgrx}/config.toml"; \
+	if grep -qs '^[[:space:]]*pg15[[:space:]]*=' "$$cfg"; then \
+	  echo "setup: pgrx pg15 configured in $$cfg"; \
+	else \
+	  cargo pgrx init --pg15 $(PG_CONFIG); \
+	fi
+
+build:
+	cargo build --workspace
+
+install:
+	cargo pgrx install $(PGRX_SUDO) --pg-config $(PG_CONFIG)
+
+install-release:
+	cargo pgrx install $(PGRX_SUDO) --release --pg-config $(PG_CONFIG)
+
+# Both checks run even when the first fails; the target fails if either did.
+lint:
+	@status=0; \
+	echo 'cargo fmt --all -- --check'; cargo fmt --all -- --check || status=1; \
+	echo 'cargo clippy --workspace --all-targets -- -D warnings'; \
+	cargo clippy --workspace --all-targets -- -D warnings || status=1; \
+	exit $$status
+
+test: setup install
+	scripts/run-tests
+
+demo: setup install
+	scripts/demo
+
+bench:
+	@if [ -x scripts/bench ]; then \
+	  exec scripts/bench; \
+	elif [ -e scripts/bench ]; then \
+	  exec bash scripts/bench; \
+	else \
+	  echo 'bench: not written yet (scripts/bench does not exist)' >&2; exit 1; \
+	fi
+
+clean-cluster:
+	scripts/pg-cluster clean
