@@ -412,3 +412,20 @@ fn a_bad_key_is_28000_and_never_shown() {
     );
     assert!(e.hint.unwrap_or_default().contains("rejected the API key"));
 }
+
+#[test]
+fn no_page_is_fetched_after_postgres_stops_asking() {
+    let mut env = Env::new(generated(250, 1));
+    env.exec(
+        "begin; declare c cursor for select * from {s}.products; fetch 1 from c; close c; commit",
+    );
+    assert_eq!(env.take_log().len(), 1, "a closed cursor fetched one page");
+    let found: bool =
+        env.query("select exists (select 1 from {s}.products where active)")[0].get(0);
+    assert!(found);
+    assert_eq!(
+        env.take_log().len(),
+        1,
+        "EXISTS stops after the first matching row"
+    );
+}
