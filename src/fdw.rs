@@ -60,22 +60,26 @@ fn ftable_oid(options: &HashMap<String, String>) -> Result<Oid, FdwError> {
         .ok_or_else(|| FdwError::Internal("foreign table oid missing from scan options".into()))
 }
 
+fn unknown_column(table: String, column: String, spec: &ObjectSpec) -> FdwError {
+    FdwError::UnknownColumn {
+        table,
+        column,
+        object: spec.name,
+        known: spec
+            .columns
+            .iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
 /// Every declared column must be a column of the object, of a type that can hold it.
 fn check_columns(relid: Oid, spec: &'static ObjectSpec) -> Result<(), FdwError> {
     let (table, cols) = table_columns(relid)?;
     for c in cols {
         let Some(cs) = spec.column(&c.name) else {
-            return Err(FdwError::UnknownColumn {
-                table,
-                column: c.name,
-                object: spec.name,
-                known: spec
-                    .columns
-                    .iter()
-                    .map(|c| c.name)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
+            return Err(unknown_column(table, c.name, spec));
         };
         if !cells::accepts(cs.ty, c.type_oid) {
             return Err(FdwError::ColumnType {
@@ -174,17 +178,7 @@ impl ForeignDataWrapper<FdwError> for StripeFdw {
                         spec: cs,
                         oid: c.type_oid,
                     })
-                    .ok_or_else(|| FdwError::UnknownColumn {
-                        table: String::new(),
-                        column: c.name.clone(),
-                        object: spec.name,
-                        known: spec
-                            .columns
-                            .iter()
-                            .map(|c| c.name)
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    })
+                    .ok_or_else(|| unknown_column(String::new(), c.name.clone(), spec))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let conds = quals::to_conds(quals);
