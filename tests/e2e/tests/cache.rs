@@ -24,13 +24,19 @@ impl Cached {
         Cached::unlocked(env)
     }
     fn unlocked(mut env: Env) -> Cached {
-        let made = env.strings("select stripe_fdw.create_cache('{s}', '{s}_cache')::text order by 1");
+        let made =
+            env.strings("select stripe_fdw.create_cache('{s}', '{s}_cache')::text order by 1");
         let s = env.s.clone();
-        assert_eq!(made, vec![format!("{s}_cache.prices"), format!("{s}_cache.products")]);
+        assert_eq!(
+            made,
+            vec![format!("{s}_cache.prices"), format!("{s}_cache.products")]
+        );
         Cached(env)
     }
     fn refresh(&mut self, table: &str) {
-        self.exec(&format!("call stripe_fdw.refresh_cache('{{s}}_cache.{table}')"));
+        self.exec(&format!(
+            "call stripe_fdw.refresh_cache('{{s}}_cache.{table}')"
+        ));
     }
     fn refresh_both(&mut self) {
         self.refresh("products");
@@ -117,9 +123,9 @@ fn create_twice_refresh_and_read_the_cache_without_a_single_request() {
     // Again: harmless, same relations, no duplicate registry rows or indexes.
     let again = env.strings("select stripe_fdw.create_cache('{s}', '{s}_cache')::text order by 1");
     assert_eq!(again.len(), 2);
-    let reg: i64 = env.query(
-        "select count(*) from stripe_fdw.cache_registry where object like '{s}\\_cache.%'",
-    )[0]
+    let reg: i64 = env
+        .query("select count(*) from stripe_fdw.cache_registry where object like '{s}\\_cache.%'")
+        [0]
     .get(0);
     assert_eq!(reg, 2);
     let idx = env.strings(
@@ -154,7 +160,10 @@ fn create_twice_refresh_and_read_the_cache_without_a_single_request() {
     env.query("select * from {s}_cache.prices where product in (select id from {s}_cache.products where active)");
     env.query("select * from {s}_cache.catalog");
     let log = env.take_log();
-    assert!(log.is_empty(), "reading the caches must not call Stripe: {log:?}");
+    assert!(
+        log.is_empty(),
+        "reading the caches must not call Stripe: {log:?}"
+    );
 
     let st = env.query(
         "select object, row_count, refreshed_at is not null, age >= interval '0', duration is not null,
@@ -165,7 +174,12 @@ fn create_twice_refresh_and_read_the_cache_without_a_single_request() {
     assert_eq!(st[0].get::<_, i64>(1), live_prices);
     assert_eq!(st[1].get::<_, i64>(1), live_products);
     for r in &st {
-        assert!(r.get::<_, bool>(2) && r.get::<_, bool>(3) && r.get::<_, bool>(4) && r.get::<_, bool>(5));
+        assert!(
+            r.get::<_, bool>(2)
+                && r.get::<_, bool>(3)
+                && r.get::<_, bool>(4)
+                && r.get::<_, bool>(5)
+        );
     }
     // Second refresh is CONCURRENTLY (populated), and still fine.
     env.refresh_both();
@@ -176,26 +190,39 @@ fn create_twice_refresh_and_read_the_cache_without_a_single_request() {
 fn catalog_lists_active_products_by_metadata_index_with_active_prices_by_amount() {
     let mut env = Cached::new(Catalog::Demo);
     env.refresh_both();
-    let rows = env.query(
-        "select name, sort_index, prices from {s}_cache.catalog",
-    );
+    let rows = env.query("select name, sort_index, prices from {s}_cache.catalog");
     let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-    assert_eq!(names, vec!["Hobby", "Pro", "Team"], "archived Legacy is left out");
+    assert_eq!(
+        names,
+        vec!["Hobby", "Pro", "Team"],
+        "archived Legacy is left out"
+    );
     let idx: Vec<Option<i64>> = rows.iter().map(|r| r.get(1)).collect();
     assert_eq!(idx, vec![Some(0), Some(1), Some(2)]);
     for (r, monthly) in rows.iter().zip([900i64, 2900, 9900]) {
         let prices: serde_json::Value = r.get(2);
         let prices = prices.as_array().unwrap();
-        let amounts: Vec<i64> = prices.iter().map(|p| p["unit_amount"].as_i64().unwrap()).collect();
+        let amounts: Vec<i64> = prices
+            .iter()
+            .map(|p| p["unit_amount"].as_i64().unwrap())
+            .collect();
         let mut sorted = amounts.clone();
         sorted.sort();
         assert_eq!(amounts, sorted, "ordered by unit_amount");
         let usd: Vec<(i64, String)> = prices
             .iter()
             .filter(|p| p["currency"] == "usd" && !p["interval"].is_null())
-            .map(|p| (p["unit_amount"].as_i64().unwrap(), p["interval"].as_str().unwrap().to_string()))
+            .map(|p| {
+                (
+                    p["unit_amount"].as_i64().unwrap(),
+                    p["interval"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
-        assert_eq!(usd, vec![(monthly, "month".into()), (monthly * 10, "year".into())]);
+        assert_eq!(
+            usd,
+            vec![(monthly, "month".into()), (monthly * 10, "year".into())]
+        );
     }
     // A product without a numeric index sorts last; a product without active prices has [].
     let (status, _) = post(&env, "/products", "name=Aardvark&metadata[index]=first");
@@ -222,20 +249,36 @@ fn a_failed_refresh_raises_keeps_every_row_and_shows_the_error_in_cache_status()
         }],
     });
     let err = env.error("call stripe_fdw.refresh_cache('{s}_cache.products')");
-    assert_ne!(err.code, "2D000", "the Stripe error, not a transaction-control error: {err:?}");
+    assert_ne!(
+        err.code, "2D000",
+        "the Stripe error, not a transaction-control error: {err:?}"
+    );
     assert!(!err.code.is_empty(), "{err:?}");
-    assert_eq!(env.strings("select id from {s}_cache.products order by id"), before, "not one row lost");
+    assert_eq!(
+        env.strings("select id from {s}_cache.products order by id"),
+        before,
+        "not one row lost"
+    );
     let st = env.query(
         "select last_error, last_error_at is not null, row_count, refreshed_at is not null
            from stripe_fdw.cache_status where object = '{s}_cache.products'",
     );
-    assert_eq!(st[0].get::<_, Option<String>>(0).as_deref(), Some(err.message.as_str()));
+    assert_eq!(
+        st[0].get::<_, Option<String>>(0).as_deref(),
+        Some(err.message.as_str())
+    );
     assert!(st[0].get::<_, bool>(1));
-    assert_eq!(st[0].get::<_, i64>(2), before.len() as i64, "the last good refresh stays recorded");
+    assert_eq!(
+        st[0].get::<_, i64>(2),
+        before.len() as i64,
+        "the last good refresh stays recorded"
+    );
     assert!(st[0].get::<_, bool>(3));
 
     // Extended protocol (a parameter): same behaviour.
-    env.exec("update stripe_fdw.cache_registry set last_error = null where object = '{s}_cache.prices'");
+    env.exec(
+        "update stripe_fdw.cache_registry set last_error = null where object = '{s}_cache.prices'",
+    );
     let obj = env.sql("{s}_cache.prices");
     let e = env
         .db
@@ -245,14 +288,18 @@ fn a_failed_refresh_raises_keeps_every_row_and_shows_the_error_in_cache_status()
     assert_eq!(e.code, err.code);
     assert_eq!(env.count("{s}_cache.prices"), before_prices);
     let last: Option<String> = env
-        .query("select last_error from stripe_fdw.cache_status where object = '{s}_cache.prices'")[0]
-        .get(0);
+        .query("select last_error from stripe_fdw.cache_status where object = '{s}_cache.prices'")
+        [0]
+    .get(0);
     assert_eq!(last.as_deref(), Some(e.message.as_str()));
 
     // Inside an explicit transaction block: the original error, nothing committed.
     let e2 = env.error("begin; call stripe_fdw.refresh_cache('{s}_cache.products')");
     env.exec("rollback");
-    assert_eq!((e2.code.as_str(), e2.message.as_str()), (err.code.as_str(), err.message.as_str()));
+    assert_eq!(
+        (e2.code.as_str(), e2.message.as_str()),
+        (err.code.as_str(), err.message.as_str())
+    );
     assert_eq!(env.count("{s}_cache.products"), before.len() as i64);
 
     // Stripe back: success clears the error.
@@ -273,7 +320,10 @@ fn a_rejected_key_fails_the_refresh_with_the_fdw_error_and_keeps_the_rows() {
     env.exec("alter user mapping for current_user server {server} options (set api_key 'sk_test_rejected')");
     let err = env.error("call stripe_fdw.refresh_cache('products_not_a_cache')");
     assert_eq!(err.code, "42704", "unknown object: {err:?}");
-    assert!(err.all_text().contains(&env.sql("{s}_cache.products")), "lists the caches: {err:?}");
+    assert!(
+        err.all_text().contains(&env.sql("{s}_cache.products")),
+        "lists the caches: {err:?}"
+    );
     let err = env.error("call stripe_fdw.refresh_cache('{s}_cache.products')");
     assert_eq!(err.code, "28000", "{err:?}");
     assert_eq!(env.count("{s}_cache.products"), n);
@@ -297,7 +347,10 @@ fn drift_shows_changed_added_and_removed_and_a_refresh_clears_it() {
     let (status, body) = post(&env, "/products", "name=X");
     assert_eq!(status, 200);
     let added = json_field(&body, "id");
-    let mut want = vec![(hobby.clone(), "changed".to_string()), (added.clone(), "added".to_string())];
+    let mut want = vec![
+        (hobby.clone(), "changed".to_string()),
+        (added.clone(), "added".to_string()),
+    ];
     want.sort();
     assert_eq!(env.drift("products"), want);
     assert!(env.drift("prices").is_empty());
@@ -305,7 +358,9 @@ fn drift_shows_changed_added_and_removed_and_a_refresh_clears_it() {
     env.refresh("products");
     assert!(env.drift("products").is_empty());
     assert_eq!(
-        env.strings(&format!("select name from {{s}}_cache.products where id = '{hobby}'")),
+        env.strings(&format!(
+            "select name from {{s}}_cache.products where id = '{hobby}'"
+        )),
         vec!["New Name"]
     );
 
@@ -335,9 +390,16 @@ fn a_reader_is_not_blocked_while_the_cache_refreshes() {
     std::thread::sleep(Duration::from_millis(400));
     env.exec("set lock_timeout = '500ms'");
     let t = Instant::now();
-    assert_eq!(env.count("{s}_cache.products"), n, "the old rows, without waiting");
+    assert_eq!(
+        env.count("{s}_cache.products"),
+        n,
+        "the old rows, without waiting"
+    );
     assert!(t.elapsed() < Duration::from_millis(500));
-    assert!(!refresher.is_finished(), "the refresh was still running while we read");
+    assert!(
+        !refresher.is_finished(),
+        "the refresh was still running while we read"
+    );
     let took = refresher.join().unwrap().expect("the refresh succeeds");
     assert!(took >= Duration::from_millis(1500), "{took:?}");
     env.exec("reset lock_timeout");
@@ -347,12 +409,18 @@ fn a_reader_is_not_blocked_while_the_cache_refreshes() {
 #[test]
 fn pg_cron_refreshes_the_cache_on_schedule() {
     let mut alone = connect();
-    alone.batch_execute("select pg_advisory_lock(4244)").unwrap();
+    alone
+        .batch_execute("select pg_advisory_lock(4244)")
+        .unwrap();
     let mut env = Cached::unlocked(Env::new(Catalog::Demo));
     env.exec("select pg_advisory_lock(4243); create extension if not exists pg_cron; select pg_advisory_unlock(4243)");
-    let version: String = env.query("select extversion from pg_extension where extname = 'pg_cron'")[0].get(0);
+    let version: String =
+        env.query("select extversion from pg_extension where extname = 'pg_cron'")[0].get(0);
     let seconds = {
-        let v: Vec<u32> = version.split(['.', '-']).filter_map(|p| p.parse().ok()).collect();
+        let v: Vec<u32> = version
+            .split(['.', '-'])
+            .filter_map(|p| p.parse().ok())
+            .collect();
         v >= vec![1, 5]
     };
     // Intervals cron cannot express are refused with what is supported.
@@ -368,13 +436,20 @@ fn pg_cron_refreshes_the_cache_on_schedule() {
     let (status, _) = post(&env, &format!("/products/{hobby}"), "name=Scheduled+Name");
     assert_eq!(status, 200);
 
-    let (every, wait) = if seconds { ("2 seconds", 30) } else { ("1 minute", 90) };
+    let (every, wait) = if seconds {
+        ("2 seconds", 30)
+    } else {
+        ("1 minute", 90)
+    };
     env.exec(&format!("select stripe_fdw.schedule_refresh('{every}')"));
     let job = env.query(
         "select schedule, command from cron.job where jobname = 'stripe_fdw_refresh' and username = current_user",
     );
     assert_eq!(job.len(), 1);
-    assert_eq!(job[0].get::<_, String>(1), "call stripe_fdw.refresh_cache()");
+    assert_eq!(
+        job[0].get::<_, String>(1),
+        "call stripe_fdw.refresh_cache()"
+    );
     let deadline = Instant::now() + Duration::from_secs(wait);
     let sql = format!("select name from {{s}}_cache.products where id = '{hobby}'");
     let mut seen = String::new();
@@ -387,7 +462,10 @@ fn pg_cron_refreshes_the_cache_on_schedule() {
     }
     let removed: bool = env.query("select stripe_fdw.unschedule_refresh()")[0].get(0);
     let again: bool = env.query("select stripe_fdw.unschedule_refresh()")[0].get(0);
-    assert_eq!(seen, "Scheduled Name", "the cron job refreshed the cache within {wait} s");
+    assert_eq!(
+        seen, "Scheduled Name",
+        "the cron job refreshed the cache within {wait} s"
+    );
     assert!(removed);
     assert!(!again, "nothing left to unschedule");
     let st = env.query(
