@@ -15,4 +15,5 @@ mod transport;
 
 pgrx::pg_module_magic!();
 
-pgrx::extension_sql_file!("../sql/cache.sql", name = "cache", finalize);
+pgrx::extension_sql_file!("../sql/cache.sql", name = "cache");
+pgrx::extension_sql_file!("../sql/cache_checks.sql", name = "cache_checks", finalize);

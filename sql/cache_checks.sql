@@ -1,0 +1,143 @@
+-- stripe_fdw cache, part two: drift against a live read, and the pg_cron schedule.
+-- Needs sql/cache.sql (the registry and refresh_cache).
+
+-- Rows that differ between the cache and a live read of its source: added (in Stripe, not in the
+-- cache), removed (in the cache, not in Stripe), changed (in both, different attrs / row).
+create function stripe_fdw.cache_drift(object text)
+returns table (id text, change text)
+language plpgsql
+as $$
+declare
+    k    text := stripe_fdw._resolve(object);
+    reg  stripe_fdw.cache_registry;
+    src  regclass;
+    pop  bool;
+    cols text;
+    cmp  text;
+begin
+    select * into reg from stripe_fdw.cache_registry r where r.object = k;
+    select c.relispopulated into pop from pg_catalog.pg_class c where c.oid = reg.cache_relation;
+    if pop is null then
+        raise exception 'stripe_fdw: the materialized view of cache "%" no longer exists', k
+            using errcode = '42P01', hint = 'Recreate it with stripe_fdw.create_cache().';
+    end if;
+    if not pop then
+        raise exception 'stripe_fdw: cache "%" has not been refreshed yet', k
+            using errcode = '55000', hint = format('CALL stripe_fdw.refresh_cache(%L);', k);
+    end if;
+    src := pg_catalog.to_regclass(format('%I.%I', reg.source_schema, reg.source_name));
+    if src is null then
+        raise exception 'stripe_fdw: the source table %.% of cache "%" no longer exists',
+                        reg.source_schema, reg.source_name, k using errcode = '42P01';
+    end if;
+    if stripe_fdw._has_column(reg.cache_relation, 'attrs') and stripe_fdw._has_column(src, 'attrs') then
+        cmp := 'select x.id::text as id, x.attrs as v from (select id, attrs from %s) x';
+    else
+        -- The cache's columns (the source's columns when the cache was made).
+        select string_agg(pg_catalog.quote_ident(a.attname), ', ' order by a.attnum) into cols
+          from pg_catalog.pg_attribute a
+         where a.attrelid = reg.cache_relation and a.attnum > 0 and not a.attisdropped;
+        cmp := format('select x.id::text as id, to_jsonb(x) as v from (select %s from %%s) x', cols);
+    end if;
+    return query execute format($q$
+        select coalesce(s.id, c.id) as id,
+               case when c.id is null then 'added'
+                    when s.id is null then 'removed'
+                    else 'changed' end as change
+          from (%s) s
+          full join (%s) c on s.id = c.id
+         where s.id is null or c.id is null or s.v is distinct from c.v
+         order by 1
+    $q$, format(cmp, src), format(cmp, reg.cache_relation));
+end
+$$;
+
+comment on function stripe_fdw.cache_drift(text) is
+    'Compare a cache with a live read of Stripe: id + added/removed/changed; empty = consistent';
+
+-- pg_cron scheduling -----------------------------------------------------------------------------
+
+create function stripe_fdw._cron_check() returns text
+language plpgsql stable
+as $$
+declare
+    v text;
+begin
+    select e.extversion into v from pg_catalog.pg_extension e where e.extname = 'pg_cron';
+    if v is null or pg_catalog.to_regnamespace('cron') is null then
+        raise exception 'stripe_fdw: scheduling needs the pg_cron extension in this database'
+            using errcode = '55000',
+                  hint = 'Install pg_cron: apt install postgresql-15-cron; add shared_preload_libraries = ''pg_cron'' '
+                      || 'and cron.database_name = ''' || pg_catalog.current_database()
+                      || ''' to postgresql.conf; restart PostgreSQL; then run: create extension pg_cron;';
+    end if;
+    return v;
+end
+$$;
+
+-- The cron schedule for an interval: < 1 minute -> 'N seconds' (pg_cron >= 1.5), whole minutes
+-- dividing an hour -> '*/N * * * *', whole hours dividing a day -> '0 */N * * *'.
+create function stripe_fdw._cron_schedule(every interval, cron_version text default null) returns text
+language plpgsql immutable
+as $$
+declare
+    s numeric := extract(epoch from every);
+    supported constant text :=
+        'Supported: 1-59 seconds (pg_cron 1.5 or later), 1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30 minutes, '
+        || '1, 2, 3, 4, 6, 8, 12 or 24 hours.';
+begin
+    if every is null or s <= 0 then
+        raise exception 'stripe_fdw: the refresh interval must be positive' using errcode = '22023', hint = supported;
+    end if;
+    if s < 60 then
+        if s <> trunc(s) then
+            raise exception 'stripe_fdw: cannot schedule every %: whole seconds only', every
+                using errcode = '22023', hint = supported;
+        end if;
+        if cron_version is not null
+           and string_to_array(split_part(cron_version, '-', 1), '.')::int[] < array[1, 5] then
+            raise exception 'stripe_fdw: pg_cron % cannot schedule every %: second schedules need pg_cron 1.5 or later',
+                            cron_version, every
+                using errcode = '0A000', hint = 'Upgrade pg_cron, or use an interval of 1 minute or more.';
+        end if;
+        return s::int || ' seconds';
+    end if;
+    if s % 3600 = 0 and 86400 % s = 0 then
+        return '0 */' || (s / 3600)::int || ' * * *';
+    end if;
+    if s % 60 = 0 and 3600 % s = 0 then
+        return '*/' || (s / 60)::int || ' * * * *';
+    end if;
+    raise exception 'stripe_fdw: cannot schedule every %', every using errcode = '22023', hint = supported;
+end
+$$;
+
+create function stripe_fdw.schedule_refresh(every interval default '5 minutes') returns bigint
+language plpgsql
+as $$
+declare
+    v text := stripe_fdw._cron_check();
+begin
+    -- pg_cron replaces the job of the same name and user.
+    return cron.schedule('stripe_fdw_refresh', stripe_fdw._cron_schedule(every, v),
+                         'call stripe_fdw.refresh_cache()');
+end
+$$;
+
+comment on function stripe_fdw.schedule_refresh(interval) is
+    'Schedule CALL stripe_fdw.refresh_cache() with pg_cron (job stripe_fdw_refresh); returns the job id';
+
+create function stripe_fdw.unschedule_refresh() returns bool
+language plpgsql
+as $$
+begin
+    perform stripe_fdw._cron_check();
+    if not exists (select 1 from cron.job j where j.jobname = 'stripe_fdw_refresh' and j.username = current_user) then
+        return false;
+    end if;
+    return cron.unschedule('stripe_fdw_refresh');
+end
+$$;
+
+comment on function stripe_fdw.unschedule_refresh() is
+    'Remove the pg_cron job stripe_fdw_refresh of the current user; false when there was none';
