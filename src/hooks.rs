@@ -44,12 +44,24 @@ type RelSizeFn =
     unsafe extern "C-unwind" fn(*mut pg_sys::PlannerInfo, *mut pg_sys::RelOptInfo, pg_sys::Oid);
 type BeginFn = unsafe extern "C-unwind" fn(*mut pg_sys::ForeignScanState, i32);
 type EndFn = unsafe extern "C-unwind" fn(*mut pg_sys::ForeignScanState);
+type IterFn =
+    unsafe extern "C-unwind" fn(*mut pg_sys::ForeignScanState) -> *mut pg_sys::TupleTableSlot;
 
 static REL_SIZE: OnceLock<RelSizeFn> = OnceLock::new();
 static BEGIN: OnceLock<BeginFn> = OnceLock::new();
 static END: OnceLock<EndFn> = OnceLock::new();
+static ITERATE: OnceLock<IterFn> = OnceLock::new();
 
-/// Replace four callbacks with ours, each calling the original.
+thread_local! {
+    /// The memory context each running scan builds its row datums in, by scan node.
+    static ROW_CONTEXTS: RefCell<Vec<(usize, pg_sys::MemoryContext)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn row_context(node: usize) -> Option<pg_sys::MemoryContext> {
+    ROW_CONTEXTS.with(|m| m.borrow().iter().find(|(k, _)| *k == node).map(|(_, c)| *c))
+}
+
+/// Replace five callbacks with ours, each calling the original.
 pub fn install(routine: &mut FdwRoutine<AllocatedByRust>) {
     if let Some(f) = routine.GetForeignRelSize {
         let _ = REL_SIZE.set(f);
@@ -58,6 +70,10 @@ pub fn install(routine: &mut FdwRoutine<AllocatedByRust>) {
     if let Some(f) = routine.BeginForeignScan {
         let _ = BEGIN.set(f);
         routine.BeginForeignScan = Some(begin);
+    }
+    if let Some(f) = routine.IterateForeignScan {
+        let _ = ITERATE.set(f);
+        routine.IterateForeignScan = Some(iterate);
     }
     if let Some(f) = routine.EndForeignScan {
         let _ = END.set(f);
@@ -107,9 +123,52 @@ unsafe extern "C-unwind" fn begin(node: *mut pg_sys::ForeignScanState, eflags: i
         // the scan ends (or fails), so a cached plan run a second time would use freed memory.
         // Invalidating cached plans makes Postgres plan afresh on the next execution instead.
         pg_sys::ResetPlanCache();
+        // A scan that ended in an error never reached `end`; a new scan node at the same address
+        // must not inherit its (deleted) row context.
+        ROW_CONTEXTS.with(|m| m.borrow_mut().retain(|(k, _)| *k != node as usize));
         if let Some(f) = BEGIN.get() {
             f(node, eflags);
         }
+    }
+}
+
+/// supabase-wrappers builds every row's datums in one scan-long memory context and never resets it,
+/// so a scan's memory grew with its row count. The previous row is no longer needed when Postgres
+/// asks for the next one (the FDW contract), so that context is reset before each new row. It is
+/// found from the first by-reference datum the scan returns.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn iterate(
+    node: *mut pg_sys::ForeignScanState,
+) -> *mut pg_sys::TupleTableSlot {
+    unsafe {
+        let key = node as usize;
+        let known = row_context(key);
+        if let Some(ctx) = known {
+            pg_sys::MemoryContextReset(ctx);
+        }
+        let Some(f) = ITERATE.get() else {
+            return std::ptr::null_mut();
+        };
+        let slot = f(node);
+        if known.is_none() && !slot.is_null() && !(*slot).tts_tupleDescriptor.is_null() {
+            let desc = (*slot).tts_tupleDescriptor;
+            let natts = usize::try_from((*slot).tts_nvalid)
+                .unwrap_or(0)
+                .min((*desc).natts.max(0) as usize);
+            let attrs = (*desc).attrs.as_slice(natts);
+            for (i, attr) in attrs.iter().enumerate() {
+                let isnull = *(*slot).tts_isnull.add(i);
+                if !attr.attbyval && !isnull {
+                    let datum = *(*slot).tts_values.add(i);
+                    let ctx = pg_sys::GetMemoryChunkContext(datum.cast_mut_ptr());
+                    if !ctx.is_null() {
+                        ROW_CONTEXTS.with(|m| m.borrow_mut().push((key, ctx)));
+                    }
+                    break;
+                }
+            }
+        }
+        slot
     }
 }
 
@@ -119,6 +178,7 @@ unsafe extern "C-unwind" fn end(node: *mut pg_sys::ForeignScanState) {
         if !node.is_null() {
             let key = (*node).fdw_state as usize;
             BY_STATE.with(|m| m.borrow_mut().retain(|(k, _)| *k != key));
+            ROW_CONTEXTS.with(|m| m.borrow_mut().retain(|(k, _)| *k != node as usize));
         }
         if let Some(f) = END.get() {
             f(node);
