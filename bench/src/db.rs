@@ -53,10 +53,11 @@ fn pin_library(db: &mut Client) {
 /// The stripe_fdw library files a backend has mapped (from /proc/<pid>/maps).
 pub fn mapped_library(pid: i32) -> String {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+    let pinned = std::env::var("STRIPE_FDW_BENCH_SO").ok();
     let mut libs: Vec<&str> = maps
         .lines()
         .filter_map(|l| l.split_whitespace().nth(5))
-        .filter(|p| p.contains("stripe_fdw"))
+        .filter(|p| p.contains("stripe_fdw") || Some(*p) == pinned.as_deref())
         .collect();
     libs.sort();
     libs.dedup();

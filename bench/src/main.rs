@@ -144,11 +144,14 @@ fn main() {
     let table = report::table(&ctx.lines);
     println!("\n{table}");
     if let Some(out) = &ctx.args.out {
+        // Hand-written findings (bench/analysis.md) are carried into every regenerated results.md.
+        let analysis = std::fs::read_to_string("bench/analysis.md").unwrap_or_default();
         let doc = format!(
-            "# stripe_fdw benchmark results\n\n{}\n{}\n{}",
+            "# stripe_fdw benchmark results\n\n{}\n{}\n{}\n{}",
             report::header(&ctx.args.command),
             table,
-            NOTES
+            NOTES,
+            analysis
         );
         std::fs::write(out, doc).expect("write results");
         println!("wrote {out}");
