@@ -277,6 +277,10 @@ begin
                 execute format('refresh materialized view %s', rel);
             end if;
             execute format('select count(*) from %s', rel) into n;
+            -- REFRESH leaves the statistics as they were (empty after the first one), and the
+            -- catalog view's per-product lookups then plan as sequential scans: 5 s instead of
+            -- 0.3 s for 10,000 products. Fresh statistics make them index scans.
+            execute format('analyze %s', rel);
         exception when others then
             get stacked diagnostics e_state = returned_sqlstate, e_msg = message_text,
                                     e_detail = pg_exception_detail, e_hint = pg_exception_hint;
