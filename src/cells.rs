@@ -3,7 +3,7 @@
 use crate::error::FdwError;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys::{self, Oid};
-use pgrx::{AnyNumeric, JsonB};
+use pgrx::AnyNumeric;
 use stripe_fdw_core::spec::ColType;
 use stripe_fdw_core::value::CellValue;
 use supabase_wrappers::prelude::Cell;
@@ -46,14 +46,14 @@ pub fn to_cell(value: CellValue, oid: Oid, column: &str) -> Result<Option<Cell>,
                     .map_err(|e| bad(format!("timestamp {secs}: {e:?}")))?,
             )
         }
-        CellValue::Json(v) => Cell::Json(JsonB(v)),
+        CellValue::Json(v) => crate::jsonb::cell(v)?,
         CellValue::TextArray(items) if oid == pg_sys::JSONBOID => {
-            Cell::Json(JsonB(serde_json::Value::Array(
+            crate::jsonb::cell(serde_json::Value::Array(
                 items
                     .into_iter()
                     .map(|i| i.map_or(serde_json::Value::Null, serde_json::Value::String))
                     .collect(),
-            )))
+            ))?
         }
         CellValue::TextArray(items) => Cell::StringArray(items),
     }))

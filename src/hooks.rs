@@ -135,7 +135,7 @@ unsafe extern "C-unwind" fn begin(node: *mut pg_sys::ForeignScanState, eflags: i
 /// supabase-wrappers builds every row's datums in one scan-long memory context and never resets it,
 /// so a scan's memory grew with its row count. The previous row is no longer needed when Postgres
 /// asks for the next one (the FDW contract), so that context is reset before each new row. It is
-/// found from the first by-reference datum the scan returns.
+/// found from the first by-reference datum in it that the scan returns.
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn iterate(
     node: *mut pg_sys::ForeignScanState,
@@ -151,19 +151,27 @@ unsafe extern "C-unwind" fn iterate(
         };
         let slot = f(node);
         if known.is_none() && !slot.is_null() && !(*slot).tts_tupleDescriptor.is_null() {
+            // Our own jsonb datums live in the executor's per-tuple context, which the executor
+            // resets itself; the context to find is the other one, supabase-wrappers'.
+            let econtext = (*node).ss.ps.ps_ExprContext;
+            let per_tuple = if econtext.is_null() {
+                std::ptr::null_mut()
+            } else {
+                (*econtext).ecxt_per_tuple_memory
+            };
             let desc = (*slot).tts_tupleDescriptor;
             let natts = usize::try_from((*slot).tts_nvalid)
                 .unwrap_or(0)
                 .min((*desc).natts.max(0) as usize);
             let attrs = (*desc).attrs.as_slice(natts);
             for (i, attr) in attrs.iter().enumerate() {
-                let isnull = *(*slot).tts_isnull.add(i);
-                if !attr.attbyval && !isnull {
-                    let datum = *(*slot).tts_values.add(i);
-                    let ctx = pg_sys::GetMemoryChunkContext(datum.cast_mut_ptr());
-                    if !ctx.is_null() {
-                        ROW_CONTEXTS.with(|m| m.borrow_mut().push((key, ctx)));
-                    }
+                if attr.attbyval || *(*slot).tts_isnull.add(i) {
+                    continue;
+                }
+                let datum = *(*slot).tts_values.add(i);
+                let ctx = pg_sys::GetMemoryChunkContext(datum.cast_mut_ptr());
+                if !ctx.is_null() && ctx != per_tuple {
+                    ROW_CONTEXTS.with(|m| m.borrow_mut().push((key, ctx)));
                     break;
                 }
             }

@@ -7,6 +7,7 @@ mod cells;
 mod error;
 mod fdw;
 mod hooks;
+mod jsonb;
 mod pgopts;
 mod quals;
 mod scan;

@@ -10,7 +10,7 @@ use stripe_fdw_core::plan::{Fetch, Plan};
 use stripe_fdw_core::spec::{ColumnSpec, ObjectSpec};
 use stripe_fdw_core::value::extract;
 use stripe_fdw_core::StripeError;
-use supabase_wrappers::prelude::{Cell, Row};
+use supabase_wrappers::prelude::Row;
 
 /// A column the query reads: its spec and the type it is declared with.
 pub struct Target {
@@ -143,10 +143,9 @@ impl Scan {
             let v = extract(&obj, t.spec)?;
             row.push(t.spec.name, to_cell(v, t.oid, t.spec.name)?);
         }
-        // The whole object (attrs) is moved in last, without a copy.
         if let Some(i) = whole {
             if let Some(slot) = row.cells.get_mut(i) {
-                *slot = Some(Cell::Json(pgrx::JsonB(obj)));
+                *slot = Some(crate::jsonb::cell(obj)?);
             }
         }
         Ok(())

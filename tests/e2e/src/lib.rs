@@ -232,3 +232,28 @@ pub fn rule(kind: FaultKind) -> FaultRule {
         size_bytes: None,
     }
 }
+
+impl Env {
+    /// A Stripe API call to this test's fake (`path` like `/products/prod_x`, `form` url-encoded),
+    /// as the app or the dashboard would make it. Returns the status and the JSON body.
+    pub fn stripe(&self, method: &str, path: &str, form: &str) -> (u16, serde_json::Value) {
+        let req = ureq::request(method, &format!("{}{path}", self.fake.base_url()))
+            .set("Authorization", &format!("Bearer {DEFAULT_API_KEY}"))
+            .set("Content-Type", "application/x-www-form-urlencoded");
+        let resp = match if method == "GET" {
+            req.call()
+        } else {
+            req.send_string(form)
+        } {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{method} {path}: {e}"),
+        };
+        let status = resp.status();
+        let body = resp.into_string().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+        )
+    }
+}

@@ -5,8 +5,6 @@
 //! every cache registered in the database.
 
 use e2e::*;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
@@ -77,37 +75,8 @@ impl Drop for Cached {
 }
 
 /// A Stripe form POST to the fake (`path` like `/products/prod_x`); returns (status, body).
-fn post(env: &Env, path: &str, form: &str) -> (u16, String) {
-    send(env, "POST", path, form)
-}
-
-fn send(env: &Env, method: &str, path: &str, form: &str) -> (u16, String) {
-    let base = env.fake.base_url();
-    let rest = base.trim_start_matches("http://");
-    let (addr, prefix) = rest.split_at(rest.find('/').unwrap());
-    let mut s = TcpStream::connect(addr).expect("connect to the fake");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "{method} {prefix}{path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {DEFAULT_API_KEY}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
-        form.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    let status = out
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = out.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-    (status, body)
-}
-
-fn json_field(body: &str, field: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(body).expect("json body");
-    v[field].as_str().expect("string field").to_string()
+fn post(env: &Env, path: &str, form: &str) -> (u16, serde_json::Value) {
+    env.stripe("POST", path, form)
 }
 
 fn product_id(env: &mut Env, name: &str) -> String {
@@ -346,7 +315,7 @@ fn drift_shows_changed_added_and_removed_and_a_refresh_clears_it() {
     assert_eq!(status, 200);
     let (status, body) = post(&env, "/products", "name=X");
     assert_eq!(status, 200);
-    let added = json_field(&body, "id");
+    let added = body["id"].as_str().expect("new product id").to_string();
     let mut want = vec![
         (hobby.clone(), "changed".to_string()),
         (added.clone(), "added".to_string()),
@@ -364,7 +333,7 @@ fn drift_shows_changed_added_and_removed_and_a_refresh_clears_it() {
         vec!["New Name"]
     );
 
-    let (status, _) = send(&env, "DELETE", &format!("/products/{added}"), "");
+    let (status, _) = env.stripe("DELETE", &format!("/products/{added}"), "");
     assert_eq!(status, 200);
     assert_eq!(env.drift("products"), vec![(added, "removed".to_string())]);
     env.refresh("products");

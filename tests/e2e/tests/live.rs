@@ -429,3 +429,38 @@ fn no_page_is_fetched_after_postgres_stops_asking() {
         "EXISTS stops after the first matching row"
     );
 }
+
+#[test]
+fn attrs_and_jsonb_columns_equal_the_json_stripe_serves() {
+    let mut env = Env::new(Catalog::Demo);
+    // Unicode, escapes, nested objects, numbers that are not integers, empty containers.
+    let (status, made) = env.stripe(
+        "POST",
+        "/products",
+        "name=Caf%C3%A9+%22Pro%22+%E2%9C%93&description=line1%0Aline2%09tab%5C&metadata[k%C3%BC]=v%C3%A9&package_dimensions[height]=1.5&package_dimensions[length]=2&package_dimensions[weight]=0.25&package_dimensions[width]=10",
+    );
+    assert_eq!(status, 200, "{made}");
+    let id = made["id"].as_str().expect("id").to_string();
+    for table in ["products", "prices"] {
+        for row in env.query(&format!("select id, attrs, metadata from {{s}}.{table}")) {
+            let id: String = row.get(0);
+            let (status, served) = env.stripe("GET", &format!("/{table}/{id}"), "");
+            assert_eq!(status, 200);
+            let attrs: serde_json::Value = row.get(1);
+            let metadata: serde_json::Value = row.get(2);
+            assert_eq!(attrs, served, "{table} {id}");
+            assert_eq!(metadata, served["metadata"], "{table} {id}");
+        }
+    }
+    let pd: serde_json::Value = env.query(&format!(
+        "select package_dimensions from {{s}}.products where id = '{id}'"
+    ))[0]
+        .get(0);
+    assert_eq!(pd, made["package_dimensions"]);
+    // jsonb operators work on the values as on any jsonb.
+    let v: String = env.query(&format!(
+        "select attrs->'metadata'->>'kü' from {{s}}.products where id = '{id}'"
+    ))[0]
+        .get(0);
+    assert_eq!(v, "vé");
+}
