@@ -46,9 +46,9 @@ pub fn to_cell(value: CellValue, oid: Oid, column: &str) -> Result<Option<Cell>,
                     .map_err(|e| bad(format!("timestamp {secs}: {e:?}")))?,
             )
         }
-        CellValue::Json(v) => crate::jsonb::cell(v)?,
+        CellValue::Json(v) => crate::jsonb::cell(&v)?,
         CellValue::TextArray(items) if oid == pg_sys::JSONBOID => {
-            crate::jsonb::cell(serde_json::Value::Array(
+            crate::jsonb::cell(&serde_json::Value::Array(
                 items
                     .into_iter()
                     .map(|i| i.map_or(serde_json::Value::Null, serde_json::Value::String))

@@ -129,7 +129,6 @@ fn stripe_report(e: StripeError) -> ErrorReport {
             let hint = match kind {
                 TimeoutKind::Connect => "Check api_url and the network, or raise the server option connect_timeout.",
                 TimeoutKind::Request => "Stripe may be slow; raise the server option request_timeout, or read from the cache.",
-                TimeoutKind::RetryDeadline => "Raise the server option retry_deadline.",
             };
             report(
                 ERRCODE_FDW_UNABLE_TO_ESTABLISH_CONNECTION,

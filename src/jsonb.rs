@@ -12,16 +12,34 @@ use pgrx::{AnyNumeric, IntoDatum, JsonB};
 use serde_json::Value;
 use supabase_wrappers::prelude::Cell;
 
-/// A jsonb cell for `v`.
-pub fn cell(v: Value) -> Result<Cell, FdwError> {
-    if has_nul(&v) {
-        // Postgres' jsonb rejects \u0000; take its own path so the error is its own.
-        return Ok(Cell::Json(JsonB(v)));
+/// Why the direct build stopped.
+enum Stop {
+    /// A string with a NUL character: Postgres' jsonb rejects \u0000, so take its own path and
+    /// its own error.
+    Nul,
+    Fail(FdwError),
+}
+
+impl From<FdwError> for Stop {
+    fn from(e: FdwError) -> Self {
+        Stop::Fail(e)
     }
-    let jsonb = unsafe {
+}
+
+/// A jsonb cell for `v`.
+pub fn cell(v: &Value) -> Result<Cell, FdwError> {
+    match unsafe { build(v) } {
+        Ok(jsonb) => Ok(Cell::Bytea(jsonb.cast())),
+        Err(Stop::Nul) => Ok(Cell::Json(JsonB(v.clone()))),
+        Err(Stop::Fail(e)) => Err(e),
+    }
+}
+
+unsafe fn build(v: &Value) -> Result<*mut pg_sys::Jsonb, Stop> {
+    unsafe {
         let mut state: *mut pg_sys::JsonbParseState = std::ptr::null_mut();
-        let top = match &v {
-            Value::Object(_) | Value::Array(_) => push(&mut state, &v, Tok::WJB_ELEM)?,
+        let top = match v {
+            Value::Object(_) | Value::Array(_) => push(&mut state, v, Tok::WJB_ELEM)?,
             scalar => {
                 // A top-level scalar is stored as a one-element "raw scalar" array.
                 let mut arr: JsonbValue = std::mem::zeroed();
@@ -33,21 +51,11 @@ pub fn cell(v: Value) -> Result<Cell, FdwError> {
             }
         };
         if top.is_null() {
-            return Err(FdwError::Internal(
-                "building a jsonb value returned nothing".into(),
-            ));
+            return Err(
+                FdwError::Internal("building a jsonb value returned nothing".into()).into(),
+            );
         }
-        pg_sys::JsonbValueToJsonb(top)
-    };
-    Ok(Cell::Bytea(jsonb.cast()))
-}
-
-fn has_nul(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(a) => a.iter().any(has_nul),
-        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        _ => false,
+        Ok(pg_sys::JsonbValueToJsonb(top))
     }
 }
 
@@ -57,12 +65,20 @@ unsafe fn push(
     state: &mut *mut pg_sys::JsonbParseState,
     v: &Value,
     scalar_token: Tok::Type,
-) -> Result<*mut JsonbValue, FdwError> {
+) -> Result<*mut JsonbValue, Stop> {
     unsafe {
         Ok(match v {
             Value::Object(m) => {
                 pg_sys::pushJsonbValue(state, Tok::WJB_BEGIN_OBJECT, std::ptr::null_mut());
-                for (k, val) in m {
+                // jsonb orders keys by length, then bytes; pushed in that order, Postgres' sort
+                // of the object's keys finds them already sorted.
+                let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+                entries.sort_unstable_by(|a, b| {
+                    a.0.len()
+                        .cmp(&b.0.len())
+                        .then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()))
+                });
+                for (k, val) in entries {
                     let mut key = string(k)?;
                     pg_sys::pushJsonbValue(state, Tok::WJB_KEY, &mut key);
                     push(state, val, Tok::WJB_VALUE)?;
@@ -85,7 +101,10 @@ unsafe fn push(
 }
 
 /// A jbvString pointing at `s` (copied when the jsonb is built, so `s` need only outlive that).
-unsafe fn string(s: &str) -> Result<JsonbValue, FdwError> {
+unsafe fn string(s: &str) -> Result<JsonbValue, Stop> {
+    if s.as_bytes().contains(&0) {
+        return Err(Stop::Nul);
+    }
     let len = i32::try_from(s.len())
         .map_err(|_| FdwError::Internal("JSON string too long for jsonb".into()))?;
     unsafe {
@@ -97,7 +116,7 @@ unsafe fn string(s: &str) -> Result<JsonbValue, FdwError> {
     }
 }
 
-unsafe fn scalar_value(v: &Value) -> Result<JsonbValue, FdwError> {
+unsafe fn scalar_value(v: &Value) -> Result<JsonbValue, Stop> {
     unsafe {
         let mut jbv: JsonbValue = std::mem::zeroed();
         match v {
@@ -122,9 +141,9 @@ unsafe fn scalar_value(v: &Value) -> Result<JsonbValue, FdwError> {
                 };
             }
             Value::Array(_) | Value::Object(_) => {
-                return Err(FdwError::Internal(
+                return Err(Stop::Fail(FdwError::Internal(
                     "container passed as a JSON scalar".into(),
-                ))
+                )))
             }
         }
         Ok(jbv)

@@ -8,9 +8,9 @@ use stripe_fdw_core::client::pages::Pager;
 use stripe_fdw_core::client::Client;
 use stripe_fdw_core::plan::{Fetch, Plan};
 use stripe_fdw_core::spec::{ColumnSpec, ObjectSpec};
-use stripe_fdw_core::value::extract;
+use stripe_fdw_core::value::{extract, take};
 use stripe_fdw_core::StripeError;
-use supabase_wrappers::prelude::Row;
+use supabase_wrappers::prelude::{Cell, Row};
 
 /// A column the query reads: its spec and the type it is declared with.
 pub struct Target {
@@ -30,6 +30,8 @@ pub struct Scan {
     source: Source,
     page: std::vec::IntoIter<Value>,
     targets: Vec<Target>,
+    /// Per target: its value may be moved out of the object (no other column reads that path).
+    movable: Vec<bool>,
     /// Requests sent so far (for EXPLAIN ANALYZE).
     pub requests: u64,
     pub rows: u64,
@@ -68,7 +70,21 @@ impl Scan {
                 Source::Pages(Pager::new(queries.clone(), plan.first_page_limit))
             }
         };
+        let movable = targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                !t.spec.path.is_empty()
+                    && targets.iter().enumerate().all(|(j, o)| {
+                        j == i
+                            || o.spec.path.is_empty()
+                            || !(o.spec.path.starts_with(t.spec.path)
+                                || t.spec.path.starts_with(o.spec.path))
+                    })
+            })
+            .collect();
         Scan {
+            movable,
             spec,
             client,
             source,
@@ -132,21 +148,33 @@ impl Scan {
         }
     }
 
-    fn fill(&self, row: &mut Row, obj: Value) -> Result<(), FdwError> {
-        let mut whole: Option<usize> = None;
-        for (i, t) in self.targets.iter().enumerate() {
-            if t.spec.path.is_empty() {
-                whole = Some(i);
-                row.push(t.spec.name, None);
-                continue;
-            }
-            let v = extract(&obj, t.spec)?;
-            row.push(t.spec.name, to_cell(v, t.oid, t.spec.name)?);
+    fn fill(&self, row: &mut Row, mut obj: Value) -> Result<(), FdwError> {
+        // First the columns read by reference (the whole object, and paths that overlap another
+        // column's), then the rest moved out of the object without a copy.
+        let mut cells: Vec<Option<Cell>> = Vec::with_capacity(self.targets.len());
+        cells.resize_with(self.targets.len(), || None);
+        for (i, t) in self
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.movable[*i])
+        {
+            cells[i] = if t.spec.path.is_empty() {
+                Some(crate::jsonb::cell(&obj)?)
+            } else {
+                to_cell(extract(&obj, t.spec)?, t.oid, t.spec.name)?
+            };
         }
-        if let Some(i) = whole {
-            if let Some(slot) = row.cells.get_mut(i) {
-                *slot = Some(crate::jsonb::cell(obj)?);
-            }
+        for (i, t) in self
+            .targets
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.movable[*i])
+        {
+            cells[i] = to_cell(take(&mut obj, t.spec)?, t.oid, t.spec.name)?;
+        }
+        for (t, cell) in self.targets.iter().zip(cells) {
+            row.push(t.spec.name, cell);
         }
         Ok(())
     }

@@ -24,8 +24,6 @@ pub enum TimeoutKind {
     Connect,
     /// Server option `request_timeout`.
     Request,
-    /// Server option `retry_deadline`: retries stopped because the next wait would pass it.
-    RetryDeadline,
 }
 
 impl TimeoutKind {
@@ -33,7 +31,6 @@ impl TimeoutKind {
         match self {
             TimeoutKind::Connect => "connect_timeout",
             TimeoutKind::Request => "request_timeout",
-            TimeoutKind::RetryDeadline => "retry_deadline",
         }
     }
 }

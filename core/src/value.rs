@@ -50,48 +50,86 @@ fn lookup<'a>(obj: &'a Value, path: &[&str]) -> &'a Value {
     cur
 }
 
+/// What a text column expects when Stripe sent a NUL character (Postgres text cannot hold one).
+const NO_NUL: &str = "text without NUL characters (Postgres text cannot hold them)";
+
+fn lookup_mut<'a>(obj: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
+    let mut cur = obj;
+    for key in path {
+        cur = cur.get_mut(key)?;
+    }
+    Some(cur)
+}
+
 /// Convert one column of one object. `attrs` (empty path) is the whole object.
 pub fn extract(obj: &Value, col: &ColumnSpec) -> Result<CellValue, ShapeError> {
     let v = lookup(obj, col.path);
     if v.is_null() {
         return Ok(CellValue::Null);
     }
-    let bad = || ShapeError {
+    convert(v.clone(), col)
+}
+
+/// Like [`extract`], but moves the value out of `obj` (leaving JSON null) instead of copying it.
+/// For columns whose path no other column of the row reads.
+pub fn take(obj: &mut Value, col: &ColumnSpec) -> Result<CellValue, ShapeError> {
+    match lookup_mut(obj, col.path) {
+        Some(v) if !v.is_null() => convert(v.take(), col),
+        _ => Ok(CellValue::Null),
+    }
+}
+
+fn convert(v: Value, col: &ColumnSpec) -> Result<CellValue, ShapeError> {
+    let bad = |v: &Value| ShapeError {
         column: col.name.to_string(),
         expected: col.ty.sql_name(),
         got: describe(v),
     };
     Ok(match col.ty {
-        ColType::Jsonb => CellValue::Json(v.clone()),
+        ColType::Jsonb => CellValue::Json(v),
         ColType::Text => match v {
-            Value::String(s) => CellValue::Text(s.clone()),
+            // Postgres text cannot hold NUL; silently cutting the string would lose data.
+            Value::String(s) if s.contains('\0') => {
+                return Err(ShapeError {
+                    expected: NO_NUL,
+                    ..bad(&Value::String(s))
+                })
+            }
+            Value::String(s) => CellValue::Text(s),
             // An expanded reference (`default_price`, `tax_code`, `product`) is shown by its id.
-            Value::Object(m) => match m.get("id") {
-                Some(Value::String(id)) => CellValue::Text(id.clone()),
-                _ => return Err(bad()),
+            Value::Object(mut m) => match m.remove("id") {
+                Some(Value::String(id)) => CellValue::Text(id),
+                _ => return Err(bad(&Value::Object(m))),
             },
-            _ => return Err(bad()),
+            other => return Err(bad(&other)),
         },
-        ColType::Bool => CellValue::Bool(v.as_bool().ok_or_else(bad)?),
-        ColType::Int8 => CellValue::Int8(v.as_i64().ok_or_else(bad)?),
-        ColType::Timestamptz => CellValue::Timestamptz(v.as_i64().ok_or_else(bad)?),
+        ColType::Bool => CellValue::Bool(v.as_bool().ok_or_else(|| bad(&v))?),
+        ColType::Int8 => CellValue::Int8(v.as_i64().ok_or_else(|| bad(&v))?),
+        ColType::Timestamptz => CellValue::Timestamptz(v.as_i64().ok_or_else(|| bad(&v))?),
         ColType::Numeric => match v {
-            Value::String(s) if is_decimal(s) => CellValue::Numeric(s.clone()),
+            Value::String(s) if is_decimal(&s) => CellValue::Numeric(s),
             Value::Number(n) => CellValue::Numeric(n.to_string()),
-            _ => return Err(bad()),
+            other => return Err(bad(&other)),
         },
         ColType::TextArray => match v {
-            Value::Array(items) => CellValue::TextArray(
-                items
-                    .iter()
-                    .map(|i| match i {
-                        Value::Null => Ok(None),
-                        Value::String(s) => Ok(Some(s.clone())),
-                        _ => Err(bad()),
-                    })
-                    .collect::<Result<_, _>>()?,
-            ),
-            _ => return Err(bad()),
+            Value::Array(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(match i {
+                        Value::Null => None,
+                        Value::String(s) if s.contains('\0') => {
+                            return Err(ShapeError {
+                                expected: NO_NUL,
+                                ..bad(&Value::String(s))
+                            })
+                        }
+                        Value::String(s) => Some(s),
+                        other => return Err(bad(&other)),
+                    });
+                }
+                CellValue::TextArray(out)
+            }
+            other => return Err(bad(&other)),
         },
     })
 }
@@ -178,6 +216,8 @@ mod tests {
         assert_eq!(e.expected, "bigint");
         assert!(get("unit_amount_decimal", &bad).is_err());
         assert!(get("active", &bad).is_err());
+        let nul = json!({"nickname": "a\u{0}b"});
+        assert!(get("nickname", &nul).is_err(), "text cannot hold NUL");
     }
 
     #[test]
@@ -191,6 +231,19 @@ mod tests {
             Ok(CellValue::TextArray(vec![Some("a".into()), None]))
         );
         assert!(extract(&json!({"images": [1]}), spec).is_err());
+    }
+
+    #[test]
+    fn take_moves_the_value_and_agrees_with_extract() {
+        let spec = objects::find("prices").expect("prices");
+        for col in spec.columns.iter().filter(|c| !c.path.is_empty()) {
+            let mut p = price();
+            assert_eq!(take(&mut p, col), extract(&price(), col), "{}", col.name);
+        }
+        let mut p = price();
+        let nickname = spec.column("currency").expect("currency");
+        take(&mut p, nickname).expect("taken");
+        assert_eq!(p["currency"], Value::Null, "moved out");
     }
 
     #[test]

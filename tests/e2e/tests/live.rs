@@ -464,3 +464,20 @@ fn attrs_and_jsonb_columns_equal_the_json_stripe_serves() {
         .get(0);
     assert_eq!(v, "vé");
 }
+
+#[test]
+fn a_nul_character_from_stripe_is_an_error_not_a_cut_string() {
+    let mut env = Env::new(Catalog::Empty);
+    let (status, _) = env.stripe("POST", "/products", "name=nul&description=a%00b");
+    assert_eq!(status, 200);
+    let e = env.error("select description from {s}.products");
+    assert_eq!(e.code, "HV004", "{e:?}");
+    assert!(e.message.contains("description"), "{e:?}");
+    // In jsonb, Postgres' own rule and error apply.
+    let e = env.error("select attrs from {s}.products");
+    assert_eq!(e.code, "22P05", "{e:?}");
+    assert_eq!(
+        env.strings("select name from {s}.products"),
+        vec!["nul".to_string()]
+    );
+}
