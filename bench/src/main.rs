@@ -163,7 +163,7 @@ const NOTES: &str = "
 ## Method
 
 - FDW full scan: `select * from bench.<table>` run through the `postgres` crate (binary protocol),
-  every row streamed to the client and counted (not decoded); wall time on the client, median of 3.
+  every row streamed to the client and counted (not decoded); wall time on the client, median of 5.
 - Floor: the same pages (the FDW's own full-scan plan: `limit=100`, `starting_after` chain) fetched
   with `stripe_fdw_core::client::Client::list_page` on one shared `Transport`, and every column
   extracted with `stripe_fdw_core::value::extract` (the object itself kept as `attrs`, as the FDW

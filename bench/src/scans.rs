@@ -7,7 +7,7 @@ use crate::Ctx;
 use fake_stripe::DEFAULT_API_KEY;
 use std::time::Duration;
 
-const RUNS: usize = 3;
+const RUNS: usize = 5;
 
 /// FDW vs floor for products and prices at the current catalog (`n` products, `m` prices each).
 pub fn full(ctx: &mut Ctx, n: usize, m: usize, latency_ms: u64) {
