@@ -2,21 +2,11 @@
 
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
-use postgres::{Client, NoTls};
+use postgres::Client;
 use std::time::{Duration, Instant};
 
 /// Connect with PGHOST / PGPORT / PGUSER / PGDATABASE (as printed by `scripts/pg-cluster start`).
-pub fn connect() -> Client {
-    let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
-    let conn = format!(
-        "host={} port={} user={} dbname={}",
-        var("PGHOST", "127.0.0.1"),
-        var("PGPORT", "5432"),
-        var("PGUSER", "postgres"),
-        var("PGDATABASE", "postgres")
-    );
-    Client::connect(&conn, NoTls).unwrap_or_else(|e| panic!("connect ({conn}): {e}"))
-}
+pub use e2e::connect;
 
 /// Create the extension, wrapper, server `bench_srv` on `base_url` and schema `bench` of foreign tables.
 pub fn setup(db: &mut Client, base_url: &str, api_key: &str) {
