@@ -135,7 +135,9 @@ unsafe extern "C-unwind" fn begin(node: *mut pg_sys::ForeignScanState, eflags: i
 /// supabase-wrappers builds every row's datums in one scan-long memory context and never resets it,
 /// so a scan's memory grew with its row count. The previous row is no longer needed when Postgres
 /// asks for the next one (the FDW contract), so that context is reset before each new row. It is
-/// found from the first by-reference datum in it that the scan returns.
+/// found from the first by-reference datum in it that the scan returns. (supabase-wrappers' aggregate
+/// pushdown, which stripe_fdw does not enable, keeps a heap tuple in that context across calls; this
+/// reset would be wrong for it.)
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn iterate(
     node: *mut pg_sys::ForeignScanState,
