@@ -49,11 +49,20 @@ fn from_vault(kind: &str, id_or_name: &str, by_name: bool) -> Result<String, Fdw
                     .into(),
         });
     }
-    let found = if by_name {
-        supabase_wrappers::prelude::get_vault_secret_by_name(id_or_name)
+    // One row always (a scalar subquery), NULL when there is no such secret. api_key_id takes the
+    // secret's id or key_id, or its name, as Supabase Wrappers does.
+    let query = if by_name {
+        "select (select decrypted_secret from vault.decrypted_secrets where name = $1 limit 1)"
     } else {
-        supabase_wrappers::prelude::get_vault_secret(id_or_name)
+        "select (select decrypted_secret from vault.decrypted_secrets
+                  where id::text = lower($1) or key_id::text = lower($1) or name = $1 limit 1)"
     };
+    let found = Spi::get_one_with_args::<String>(query, &[id_or_name.into()]).map_err(|e| {
+        FdwError::Vault {
+            message: format!("could not read Supabase Vault for {kind} \"{id_or_name}\": {e}"),
+            hint: "Check that this role may read vault.decrypted_secrets.".into(),
+        }
+    })?;
     found
         .filter(|k| !k.is_empty())
         .ok_or_else(|| FdwError::Vault {

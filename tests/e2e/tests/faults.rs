@@ -209,3 +209,25 @@ fn stripe_headers_are_sent() {
         .unwrap_or_default()
         .starts_with("stripe_fdw/"));
 }
+
+#[test]
+fn no_server_at_api_url_is_a_connection_error() {
+    let mut env = Env::with(Catalog::Demo, "max_retries '0'", DEFAULT_API_KEY);
+    // A port nobody listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port());
+    let port = port.expect("a free port");
+    env.exec(&format!(
+        "alter server {{server}} options (set api_url 'http://127.0.0.1:{port}/v1')"
+    ));
+    survives(&mut env, |env| {
+        let e = env.error("select * from {s}.products");
+        assert_eq!(e.code, "HV00N", "{e:?}");
+        assert!(
+            e.message.contains("could not talk to Stripe at 127.0.0.1"),
+            "{e:?}"
+        );
+        assert!(e.hint.unwrap_or_default().contains("api_url"));
+    });
+}

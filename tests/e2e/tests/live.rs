@@ -99,6 +99,11 @@ fn every_pushdown_rule_matches_the_full_scan() {
         ("products", "shippable = true".into(), ("shippable", "true")),
         (
             "products",
+            "url = 'https://example.com/x'".into(),
+            ("url", "https://example.com/x"),
+        ),
+        (
+            "products",
             format!("id in ({})", ids_in(&two)),
             ("ids[]", two[0].as_str()),
         ),

@@ -86,12 +86,51 @@ fn a_missing_key_says_how_to_add_one() {
 }
 
 #[test]
-fn vault_options_without_vault_are_a_clear_error() {
+fn the_key_can_come_from_supabase_vault_by_name_or_id() {
     let mut env = Env::new(Catalog::Demo);
     env.exec("drop user mapping for current_user server {server}");
     env.exec(
         "create user mapping for current_user server {server} options (api_key_name 'stripe')",
     );
+    // No vault schema: a clear error, not a query against a missing relation.
     let e = env.error("select * from {s}.products");
-    assert!(e.message.contains("Vault"), "{e:?}");
+    assert!(
+        e.message.contains("Vault") && e.message.contains("no \"vault\" schema"),
+        "{e:?}"
+    );
+    // Supabase Vault's interface as stripe_fdw reads it: vault.decrypted_secrets. This is the only
+    // test that creates the vault schema, so no other test sees it.
+    env.exec(&format!(
+        "create schema vault;
+         create table vault.decrypted_secrets (id uuid, key_id uuid, name text, decrypted_secret text);
+         insert into vault.decrypted_secrets values
+           ('7c1e9a4e-6b5d-4c1f-9a43-0d7f1b2f3c4d', null, 'stripe', '{DEFAULT_API_KEY}'),
+           ('00000000-0000-4000-8000-000000000001', null, 'wrong', 'sk_test_nope');"
+    ));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert_eq!(
+            env.query("select id from {s}.products").len(),
+            4,
+            "key found by name"
+        );
+        env.exec("alter user mapping for current_user server {server} options (drop api_key_name, add api_key_id '7c1e9a4e-6b5d-4c1f-9a43-0d7f1b2f3c4d')");
+        assert_eq!(
+            env.query("select id from {s}.products").len(),
+            4,
+            "key found by id"
+        );
+        env.exec("alter user mapping for current_user server {server} options (set api_key_id '00000000-0000-4000-8000-000000000001')");
+        assert_eq!(
+            env.error("select id from {s}.products").code,
+            "28000",
+            "the vault's key is used"
+        );
+        env.exec("alter user mapping for current_user server {server} options (drop api_key_id, add api_key_name 'absent')");
+        let e = env.error("select id from {s}.products");
+        assert!(e.message.contains("no secret in Supabase Vault"), "{e:?}");
+    }));
+    env.exec("drop schema vault cascade");
+    if let Err(p) = outcome {
+        std::panic::resume_unwind(p);
+    }
 }
