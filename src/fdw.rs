@@ -29,12 +29,15 @@ const DEFAULT_ROWS: i64 = 1000;
 
 /// Everything a scan needs to start (again, on rescan).
 struct Setup {
-    plan: Plan,
     spec: &'static ObjectSpec,
+    /// The quals; a parameter's value is read when the scan starts (it is known only then: an
+    /// InitPlan's output is computed after BeginForeignScan).
+    quals: Vec<Qual>,
+    /// LIMIT/OFFSET, unless Postgres sorts the rows first (then it needs them all).
+    limit: Option<(i64, i64)>,
     targets: Vec<Target>,
     cfg: ClientConfig,
-    /// The foreign table whose row count a complete scan tells, when the scan is unfiltered.
-    remember: Option<u32>,
+    relid: u32,
 }
 
 #[wrappers_fdw(
@@ -58,6 +61,15 @@ fn ftable_oid(options: &HashMap<String, String>) -> Result<Oid, FdwError> {
         .and_then(|s| s.parse::<u32>().ok())
         .map(Oid::from)
         .ok_or_else(|| FdwError::Internal("foreign table oid missing from scan options".into()))
+}
+
+/// The LIMIT/OFFSET that may shrink the first page: none when Postgres sorts the rows first, as it
+/// then reads them all anyway (a small first page would only cost one more request).
+fn page_limit(limit: &Option<Limit>, sorts: &[Sort]) -> Option<(i64, i64)> {
+    match limit {
+        Some(l) if sorts.is_empty() => Some((l.count, l.offset)),
+        _ => None,
+    }
 }
 
 fn unknown_column(table: String, column: String, spec: &ObjectSpec) -> FdwError {
@@ -132,7 +144,7 @@ impl ForeignDataWrapper<FdwError> for StripeFdw {
         &mut self,
         quals: &[Qual],
         _columns: &[Column],
-        _sorts: &[Sort],
+        sorts: &[Sort],
         limit: &Option<Limit>,
         options: &HashMap<String, String>,
     ) -> Result<(i64, i32), FdwError> {
@@ -142,7 +154,7 @@ impl ForeignDataWrapper<FdwError> for StripeFdw {
         let p = plan(
             table.object,
             &quals::to_conds(quals),
-            limit.as_ref().map(|l| (l.count, l.offset)),
+            page_limit(limit, sorts),
         );
         let info = Rc::new(ExplainInfo::default());
         let deferred = quals.iter().filter(|q| q.param.is_some()).count();
@@ -163,7 +175,7 @@ impl ForeignDataWrapper<FdwError> for StripeFdw {
         &mut self,
         quals: &[Qual],
         columns: &[Column],
-        _sorts: &[Sort],
+        sorts: &[Sort],
         limit: &Option<Limit>,
         options: &HashMap<String, String>,
     ) -> Result<(), FdwError> {
@@ -181,11 +193,6 @@ impl ForeignDataWrapper<FdwError> for StripeFdw {
                     .ok_or_else(|| unknown_column(String::new(), c.name.clone(), spec))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let conds = quals::to_conds(quals);
-        let p = plan(spec, &conds, limit.as_ref().map(|l| (l.count, l.offset)));
-        if let Some(info) = &self.explain {
-            *info.request.borrow_mut() = p.describe(spec);
-        }
         let api_key = secrets::api_key(
             self.server.server_oid,
             &self.server.server_name,
@@ -201,22 +208,22 @@ impl ForeignDataWrapper<FdwError> for StripeFdw {
             policy: Policy::new(self.opts.max_retries, self.opts.retry_deadline),
             max_response_size: self.opts.max_response_size,
         };
-        // A complete scan of an unfiltered list tells us the table's size for later estimates.
-        let remember = match &p.fetch {
-            Fetch::List(qs) if qs.len() == 1 && qs[0].params.is_empty() => Some(relid.to_u32()),
-            _ => None,
-        };
         self.setup = Some(Setup {
-            plan: p,
             spec,
+            quals: quals.to_vec(),
+            limit: page_limit(limit, sorts),
             targets,
             cfg,
-            remember,
+            relid: relid.to_u32(),
         });
-        self.start()
+        self.scan = None;
+        Ok(())
     }
 
     fn iter_scan(&mut self, row: &mut Row) -> Result<Option<()>, FdwError> {
+        if self.scan.is_none() {
+            self.start()?;
+        }
         let Some(scan) = self.scan.as_mut() else {
             return Ok(None);
         };
@@ -226,14 +233,10 @@ impl ForeignDataWrapper<FdwError> for StripeFdw {
             info.rows.set(scan.rows);
         }
         if !more {
-            if let Some(Setup {
-                remember: Some(relid),
-                ..
-            }) = &self.setup
-            {
+            if let (Some(s), true) = (&self.setup, scan.unfiltered()) {
                 if scan.finished() {
                     let rows = scan.rows as i64;
-                    SEEN_ROWS.with(|m| m.borrow_mut().insert(*relid, rows));
+                    SEEN_ROWS.with(|m| m.borrow_mut().insert(s.relid, rows));
                 }
             }
         }
@@ -241,7 +244,9 @@ impl ForeignDataWrapper<FdwError> for StripeFdw {
     }
 
     fn re_scan(&mut self) -> Result<(), FdwError> {
-        self.start()
+        // Start over at the next row, with the parameters' values at that time.
+        self.scan = None;
+        Ok(())
     }
 
     fn end_scan(&mut self) -> Result<(), FdwError> {
@@ -317,9 +322,14 @@ impl ForeignDataWrapper<FdwError> for StripeFdw {
 }
 
 impl StripeFdw {
-    /// Start (or restart) the scan that begin_scan set up; nothing is fetched until the first row.
+    /// Plan the requests with the parameters' current values and start the scan begin_scan set
+    /// up. Nothing is fetched until the first row is asked for.
     fn start(&mut self) -> Result<(), FdwError> {
         let Some(s) = &self.setup else { return Ok(()) };
+        let p = plan(s.spec, &quals::to_conds(&s.quals), s.limit);
+        if let Some(info) = &self.explain {
+            *info.request.borrow_mut() = p.describe(s.spec);
+        }
         let transport = transport::get(s.cfg.connect_timeout)?;
         let client = Client::new(transport, s.cfg.clone())?;
         let targets = s
@@ -330,7 +340,7 @@ impl StripeFdw {
                 oid: t.oid,
             })
             .collect();
-        self.scan = Some(Scan::new(s.spec, client, &s.plan, targets));
+        self.scan = Some(Scan::new(s.spec, client, &p, targets));
         Ok(())
     }
 }

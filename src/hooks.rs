@@ -99,7 +99,19 @@ unsafe extern "C-unwind" fn rel_size(
 ) {
     unsafe {
         if let Some(f) = REL_SIZE.get() {
-            f(root, baserel, oid);
+            if baserel.is_null() {
+                f(root, baserel, oid);
+            } else {
+                // supabase-wrappers reads the quals from baserestrictinfo: show it only the clauses
+                // of a shape it can extract (it warns, with a node dump, about any other), copied
+                // into transaction memory (it keeps pointers to their Params until the scan ends,
+                // and the planner's copies may be freed first: with the extended protocol, the
+                // Bind message's memory is gone by Execute). Postgres still checks every clause.
+                let all = (*baserel).baserestrictinfo;
+                (*baserel).baserestrictinfo = crate::restrict::extractable((*baserel).relid, all);
+                f(root, baserel, oid);
+                (*baserel).baserestrictinfo = all;
+            }
         }
         let info = LAST_PLANNED.with(|l| l.borrow_mut().take());
         if let (Some(info), false) = (info, baserel.is_null()) {

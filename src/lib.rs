@@ -10,6 +10,7 @@ mod hooks;
 mod jsonb;
 mod pgopts;
 mod quals;
+mod restrict;
 mod scan;
 mod secrets;
 mod transport;

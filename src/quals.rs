@@ -33,19 +33,15 @@ pub fn to_conds(quals: &[Qual]) -> Vec<Cond> {
 }
 
 fn to_cond(q: &Qual) -> Option<Cond> {
-    if let Some(param) = &q.param {
-        // The value was evaluated for this execution only if eval_value is set.
-        let known = param
-            .eval_value
-            .lock()
-            .map(|v| v.is_some())
-            .unwrap_or(false);
-        if !known {
-            return None;
-        }
-    }
+    // A parameter's current value (supabase-wrappers evaluates it before each row; its copy of
+    // the qual is updated, ours shares only eval_value). None yet, or NULL: not pushed.
+    let param_value = match &q.param {
+        Some(param) => Some(param.eval_value.lock().ok()?.clone()?),
+        None => None,
+    };
+    let value = param_value.as_ref().unwrap_or(&q.value);
     let op = op(&q.operator)?;
-    match (&q.value, q.use_or) {
+    match (value, q.use_or) {
         (Value::Cell(c), false) => Some(Cond {
             column: q.field.clone(),
             op,

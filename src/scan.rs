@@ -30,6 +30,7 @@ pub struct Scan {
     source: Source,
     page: std::vec::IntoIter<Value>,
     targets: Vec<Target>,
+    unfiltered: bool,
     /// Per target: its value may be moved out of the object (no other column reads that path).
     movable: Vec<bool>,
     /// Requests sent so far (for EXPLAIN ANALYZE).
@@ -83,7 +84,10 @@ impl Scan {
                     })
             })
             .collect();
+        let unfiltered =
+            matches!(&plan.fetch, Fetch::List(qs) if qs.len() == 1 && qs[0].params.is_empty());
         Scan {
+            unfiltered,
             movable,
             spec,
             client,
@@ -179,7 +183,12 @@ impl Scan {
         Ok(())
     }
 
-    /// True when the scan read every page of a request without filters (its row count is the table's).
+    /// True when the scan is one list request without filters (its row count is the table's).
+    pub fn unfiltered(&self) -> bool {
+        self.unfiltered
+    }
+
+    /// True when every page was read.
     pub fn finished(&self) -> bool {
         matches!(self.source, Source::Done)
     }

@@ -8,11 +8,20 @@ pub use fake_stripe::{
 };
 use postgres::{Client, NoTls, Row};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// Notices and warnings a connection received, as "SEVERITY: message".
+pub type Notices = Arc<Mutex<Vec<String>>>;
+
 /// Connect to the test cluster.
 pub fn connect() -> Client {
+    connect_with_notices().0
+}
+
+/// Connect, collecting the notices and warnings the server sends.
+pub fn connect_with_notices() -> (Client, Notices) {
     let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
     let conn = format!(
         "host={} port={} user={} dbname={}",
@@ -21,11 +30,23 @@ pub fn connect() -> Client {
         var("PGUSER", "postgres"),
         var("PGDATABASE", "postgres")
     );
-    Client::connect(&conn, NoTls).unwrap_or_else(|e| {
-        panic!(
-            "cannot connect to the test cluster ({conn}): {e}; run the e2e tests with `make test`"
-        )
-    })
+    let notices: Notices = Arc::default();
+    let sink = notices.clone();
+    let client = conn
+        .parse::<postgres::Config>()
+        .map(|mut c| {
+            c.notice_callback(move |n| {
+                if let Ok(mut v) = sink.lock() {
+                    v.push(format!("{}: {}", n.severity(), n.message()));
+                }
+            });
+            c
+        })
+        .and_then(|c| c.connect(NoTls))
+        .unwrap_or_else(|e| {
+            panic!("cannot connect to the cluster ({conn}): {e}; `make test` starts one (or scripts/pg-cluster start)")
+        });
+    (client, notices)
 }
 
 /// One test's world: its fake Stripe, and schema `s` with foreign tables `s.products`, `s.prices`.
@@ -37,6 +58,8 @@ pub struct Env {
     /// Foreign server name.
     pub server: String,
     pub key: String,
+    /// What the server said besides results (NOTICE, WARNING), for tests that check there is none.
+    pub notices: Notices,
 }
 
 impl Env {
@@ -53,7 +76,7 @@ impl Env {
             ..Config::default()
         })
         .expect("start fake stripe");
-        let mut db = connect();
+        let (mut db, notices) = connect_with_notices();
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let tag = format!("t{}_{}", std::process::id(), n);
         let s = format!("stripe_{tag}");
@@ -89,6 +112,7 @@ impl Env {
             s,
             server,
             key: key.to_string(),
+            notices,
         }
     }
 

@@ -486,3 +486,67 @@ fn a_nul_character_from_stripe_is_an_error_not_a_cut_string() {
         vec!["nul".to_string()]
     );
 }
+
+/// Conditions Stripe cannot take are left to Postgres: right answers, the columns they read are
+/// fetched even when not selected, and no warning reaches the user.
+#[test]
+fn conditions_stripe_cannot_take_are_checked_by_postgres_quietly() {
+    let mut env = Env::new(generated(40, 3));
+    let name = env
+        .strings("select name from {s}.products order by id limit 1")
+        .remove(0);
+    env.notices.lock().expect("notices").clear();
+    let conds = [
+        ("products", format!("upper(name) = upper('{name}')")),
+        ("products", "metadata->>'index' = '3'".to_string()),
+        (
+            "products",
+            "name like 'Product 1%' or not active".to_string(),
+        ),
+        (
+            "products",
+            "not (active and coalesce(shippable, false))".to_string(),
+        ),
+        (
+            "prices",
+            "coalesce(nickname, '') = '' and active and currency = 'usd'".to_string(),
+        ),
+        ("prices", "unit_amount between 1000 and 5000".to_string()),
+        ("prices", "recurring->>'interval' = 'month'".to_string()),
+    ];
+    for (table, cond) in conds {
+        let pushed = env.strings(&format!(
+            "select id from {{s}}.{table} where {cond} order by id"
+        ));
+        let full = env.strings(&format!(
+            "with every_row as materialized (select * from {{s}}.{table}) select id from every_row where {cond} order by id"
+        ));
+        assert_eq!(pushed, full, "{table} where {cond}");
+        assert!(
+            !full.is_empty() || cond.contains("index"),
+            "{cond} selects something"
+        );
+    }
+    let said = env.notices.lock().expect("notices").clone();
+    assert!(said.is_empty(), "the server said: {said:?}");
+}
+
+/// An InitPlan's value pushed as a parameter, through the extended protocol (Bind and Execute
+/// are separate messages, and the planner's memory of the Bind is gone by Execute).
+#[test]
+fn an_init_plan_parameter_survives_the_extended_protocol() {
+    let mut env = Env::new(generated(20, 3));
+    for _ in 0..20 {
+        let rows = env.query(
+            "select pr.id from {s}.prices pr
+              where pr.product = (select id from {s}.products order by created desc limit 1)",
+        );
+        assert_eq!(rows.len(), 3);
+    }
+    let log = env.take_log();
+    assert!(
+        log.iter()
+            .any(|e| e.path == "/v1/prices" && param(e, "product").is_some()),
+        "pushed: {log:?}"
+    );
+}
