@@ -65,11 +65,7 @@ fn after_count_and_path_prefix() {
 fn drop_closes_without_response() {
     let fx = demo();
     fx.faults(json!({"rules":[{"kind":"drop","count":1}]}));
-    let err = fx
-        .http
-        .get(fx.server.base_url() + "/products")
-        .bearer_auth(DEFAULT_API_KEY)
-        .send();
+    let err = fx.raw_get("/products");
     assert!(err.is_err(), "expected a connection error");
     assert_eq!(fx.get("products").status, 200);
     assert_eq!(fx.server.log()[0].status, 0);
@@ -80,12 +76,7 @@ fn drop_closes_without_response() {
 fn malformed_is_200_not_json() {
     let fx = demo();
     fx.faults(json!({"rules":[{"kind":"malformed"}]}));
-    let r = fx
-        .http
-        .get(fx.server.base_url() + "/products")
-        .bearer_auth(DEFAULT_API_KEY)
-        .send()
-        .unwrap();
+    let r = fx.raw_get("/products").unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let text = r.text().unwrap();
     assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
@@ -95,12 +86,7 @@ fn malformed_is_200_not_json() {
 fn truncated_body_is_an_error_for_the_client() {
     let fx = demo();
     fx.faults(json!({"rules":[{"kind":"truncated"}]}));
-    let r = fx
-        .http
-        .get(fx.server.base_url() + "/products?limit=100")
-        .bearer_auth(DEFAULT_API_KEY)
-        .send()
-        .unwrap();
+    let r = fx.raw_get("/products?limit=100").unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let declared = r.content_length().unwrap();
     match r.bytes() {
@@ -142,12 +128,7 @@ fn hang_never_answers_but_others_are_served() {
 fn oversize_is_valid_and_huge() {
     let fx = demo();
     fx.faults(json!({"rules":[{"kind":"oversize","count":1}]}));
-    let r = fx
-        .http
-        .get(fx.server.base_url() + "/products")
-        .bearer_auth(DEFAULT_API_KEY)
-        .send()
-        .unwrap();
+    let r = fx.raw_get("/products").unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let b = r.bytes().unwrap();
     assert!(b.len() >= 20 * 1024 * 1024, "{}", b.len());

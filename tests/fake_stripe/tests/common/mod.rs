@@ -86,6 +86,14 @@ pub fn send(rb: RequestBuilder) -> Resp {
 }
 
 impl Fx {
+    /// An authenticated GET of `/v1<path>` whose body the test reads itself (faults send bodies
+    /// that are not JSON, or no response at all).
+    pub fn raw_get(&self, path: &str) -> reqwest::Result<reqwest::blocking::Response> {
+        self.http
+            .get(self.server.base_url() + path)
+            .bearer_auth(DEFAULT_API_KEY)
+            .send()
+    }
     pub fn root(&self) -> String {
         format!("http://127.0.0.1:{}", self.server.port())
     }
