@@ -172,6 +172,7 @@ pub fn parse_secret_options(map: &HashMap<String, String>) -> Result<SecretOptio
 pub struct ServerOptions {
     pub secret: SecretOptions,
     pub api_url: Url,
+    /// `Stripe-Version`; `None` (option value 'account') sends none: the account's default applies.
     pub api_version: Option<String>,
     pub account: Option<String>,
     pub connect_timeout: Duration,
@@ -182,6 +183,10 @@ pub struct ServerOptions {
 }
 
 pub const DEFAULT_API_URL: &str = "https://api.stripe.com/v1";
+
+/// The API version whose object shapes the column definitions follow; sent unless the server
+/// option api_version says otherwise, so an account's older default does not change the columns.
+pub const DEFAULT_API_VERSION: &str = "2026-10-28.endive";
 
 fn duration(
     map: &HashMap<String, String>,
@@ -247,7 +252,9 @@ impl ServerOptions {
                     "a Stripe API version such as '2026-10-28.endive'",
                 ))
             }
-            v => v.cloned(),
+            Some(v) if v == "account" => None,
+            Some(v) => Some(v.clone()),
+            None => Some(DEFAULT_API_VERSION.to_string()),
         };
         let account = match map.get("account") {
             Some(v)

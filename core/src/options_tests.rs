@@ -21,6 +21,16 @@ fn defaults() {
     assert_eq!(s.max_retries, 3);
     assert_eq!(s.max_response_size, 16 << 20);
     assert_eq!(s.secret.api_key.as_deref(), Some("sk_test_x"));
+    assert_eq!(
+        s.api_version.as_deref(),
+        Some("2026-10-28.endive"),
+        "the columns' API version"
+    );
+    let acct = ServerOptions::parse(&map(&[("api_version", "account")])).expect("valid");
+    assert_eq!(
+        acct.api_version, None,
+        "'account': the account's default version"
+    );
 }
 
 #[test]

@@ -188,7 +188,7 @@ fn pg_cancel_backend_stops_a_waiting_query() {
 fn stripe_headers_are_sent() {
     let mut env = Env::with(
         Catalog::Demo,
-        "api_version '2026-10-28.endive', account 'acct_1032D82eZvKYlo2C'",
+        "api_version '2025-01-27.acacia', account 'acct_1032D82eZvKYlo2C'",
         DEFAULT_API_KEY,
     );
     env.query("select id from {s}.products");
@@ -200,7 +200,7 @@ fn stripe_headers_are_sent() {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
     };
-    assert_eq!(h("stripe-version").as_deref(), Some("2026-10-28.endive"));
+    assert_eq!(h("stripe-version").as_deref(), Some("2025-01-27.acacia"));
     assert_eq!(
         h("stripe-account").as_deref(),
         Some("acct_1032D82eZvKYlo2C")
@@ -230,4 +230,21 @@ fn no_server_at_api_url_is_a_connection_error() {
         );
         assert!(e.hint.unwrap_or_default().contains("api_url"));
     });
+}
+
+#[test]
+fn the_columns_api_version_is_sent_unless_the_account_default_is_asked_for() {
+    let version = |env: &mut Env| {
+        env.query("select id from {s}.products");
+        let log = env.take_log();
+        log[0]
+            .headers
+            .iter()
+            .find(|(k, _)| k == "stripe-version")
+            .map(|(_, v)| v.clone())
+    };
+    let mut env = Env::new(Catalog::Demo);
+    assert_eq!(version(&mut env).as_deref(), Some("2026-10-28.endive"));
+    env.exec("alter server {server} options (add api_version 'account')");
+    assert_eq!(version(&mut env), None);
 }
