@@ -3,6 +3,22 @@
 use e2e::*;
 use std::collections::HashSet;
 
+/// `select id ... where cond` through the FDW (pushdown) must equal the full scan filtered by
+/// Postgres (a materialized CTE pushes nothing). Returns the ids and the pushed query's requests.
+fn same_as_full_scan(env: &mut Env, table: &str, cond: &str) -> (Vec<String>, Vec<LogEntry>) {
+    env.take_log();
+    let pushed = env.strings(&format!(
+        "select id from {{s}}.{table} where {cond} order by id"
+    ));
+    let log = env.take_log();
+    let full = env.strings(&format!(
+        "with every_row as materialized (select * from {{s}}.{table}) select id from every_row where {cond} order by id"
+    ));
+    env.take_log();
+    assert_eq!(pushed, full, "{table} where {cond}");
+    (full, log)
+}
+
 #[test]
 fn a_three_page_scan_returns_every_row_once_following_the_cursor_chain() {
     let mut env = Env::new(generated(250, 1));
@@ -168,15 +184,7 @@ fn every_pushdown_rule_matches_the_full_scan() {
     ];
     env.take_log();
     for (table, cond, (key, value)) in cases {
-        let pushed = env.strings(&format!(
-            "select id from {{s}}.{table} where {cond} order by id"
-        ));
-        let log = env.take_log();
-        let full = env.strings(&format!(
-            "with every_row as materialized (select * from {{s}}.{table}) select id from every_row where {cond} order by id"
-        ));
-        env.take_log();
-        assert_eq!(pushed, full, "{table} where {cond}");
+        let (_, log) = same_as_full_scan(&mut env, table, &cond);
         if key.is_empty() {
             assert!(
                 log.iter()
@@ -515,13 +523,7 @@ fn conditions_stripe_cannot_take_are_checked_by_postgres_quietly() {
         ("prices", "recurring->>'interval' = 'month'".to_string()),
     ];
     for (table, cond) in conds {
-        let pushed = env.strings(&format!(
-            "select id from {{s}}.{table} where {cond} order by id"
-        ));
-        let full = env.strings(&format!(
-            "with every_row as materialized (select * from {{s}}.{table}) select id from every_row where {cond} order by id"
-        ));
-        assert_eq!(pushed, full, "{table} where {cond}");
+        let (full, _) = same_as_full_scan(&mut env, table, &cond);
         assert!(
             !full.is_empty() || cond.contains("index"),
             "{cond} selects something"
