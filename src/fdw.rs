@@ -230,7 +230,6 @@ impl ForeignDataWrapper<FdwError> for StripeFdw {
         let more = scan.next_row(row)?;
         if let Some(info) = &self.explain {
             info.requests.set(scan.requests);
-            info.rows.set(scan.rows);
         }
         if !more {
             if let (Some(s), true) = (&self.setup, scan.unfiltered()) {

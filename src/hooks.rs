@@ -15,7 +15,6 @@ use supabase_wrappers::FdwRoutine;
 pub struct ExplainInfo {
     pub request: RefCell<String>,
     pub requests: Cell<u64>,
-    pub rows: Cell<u64>,
 }
 
 /// Plans kept for EXPLAIN at most; older entries (plans never executed) are dropped.
