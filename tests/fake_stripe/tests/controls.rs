@@ -92,19 +92,10 @@ fn server_stops_on_drop() {
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
 }
 
-#[test]
-fn binary_prints_port_serves_and_exits_on_sigterm() {
+/// Start the fake_stripe binary; it must print `listening on http://127.0.0.1:PORT` first.
+fn spawn_binary(args: &[&str]) -> (std::process::Child, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_fake_stripe"))
-        .args([
-            "--port",
-            "0",
-            "--catalog",
-            "demo",
-            "--api-key",
-            "sk_test_one",
-            "--api-key",
-            DEFAULT_API_KEY,
-        ])
+        .args(args)
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -118,6 +109,21 @@ fn binary_prints_port_serves_and_exits_on_sigterm() {
         .unwrap_or_else(|| panic!("bad line {line:?}"))
         .parse()
         .unwrap();
+    (child, port)
+}
+
+#[test]
+fn binary_prints_port_serves_and_exits_on_sigterm() {
+    let (mut child, port) = spawn_binary(&[
+        "--port",
+        "0",
+        "--catalog",
+        "demo",
+        "--api-key",
+        "sk_test_one",
+        "--api-key",
+        DEFAULT_API_KEY,
+    ]);
     let c = reqwest::blocking::Client::new();
     let r = c
         .get(format!("http://127.0.0.1:{port}/v1/products"))
@@ -138,23 +144,14 @@ fn binary_prints_port_serves_and_exits_on_sigterm() {
 
 #[test]
 fn binary_generated_catalog_flags() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fake_stripe"))
-        .args([
-            "--products",
-            "12",
-            "--prices-per-product",
-            "2",
-            "--seed",
-            "5",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line.trim().rsplit(':').next().unwrap().to_string();
+    let (mut child, port) = spawn_binary(&[
+        "--products",
+        "12",
+        "--prices-per-product",
+        "2",
+        "--seed",
+        "5",
+    ]);
     let r = reqwest::blocking::Client::new()
         .get(format!("http://127.0.0.1:{port}/v1/prices?limit=100"))
         .bearer_auth(DEFAULT_API_KEY)
