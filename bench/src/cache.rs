@@ -1,6 +1,6 @@
 //! The cache (when this build has `stripe_fdw.create_cache`): pricing-page query cached vs live, refresh.
 
-use crate::db::{median, timed, timed_batch};
+use crate::db::{timed_batch, timed_median};
 use crate::report::ms;
 use crate::Ctx;
 
@@ -37,41 +37,16 @@ pub fn run(ctx: &mut Ctx) {
     }
     let refresh = timed_batch(&mut ctx.db, "call stripe_fdw.refresh_cache()");
     ctx.line("cache", format!("refresh_cache, {n} products"), ms(refresh));
-    let mut cached = Vec::new();
-    let mut rows = 0;
-    for _ in 0..5 {
-        let (r, d) = timed(&mut ctx.db, "select * from bench_cache.catalog");
-        rows = r;
-        cached.push(d);
-    }
+    let (rows, cached) = timed_median(&mut ctx.db, "select * from bench_cache.catalog", 5);
     ctx.line(
         "cache",
         format!("select * from cache.catalog ({rows} rows)"),
-        ms(median(cached)),
+        ms(cached),
     );
-    // Diagnostic: the view's correlated subquery scans cache prices once per product.
-    ctx.db
-        .batch_execute("create index on bench_cache.prices (product); analyze bench_cache.prices;")
-        .expect("index");
-    let mut indexed = Vec::new();
-    for _ in 0..5 {
-        indexed.push(timed(&mut ctx.db, "select * from bench_cache.catalog").1);
-    }
-    ctx.line(
-        "cache",
-        "select * from cache.catalog after `create index on <cache>.prices (product)` (diagnostic)"
-            .into(),
-        ms(median(indexed)),
-    );
-    let mut live = Vec::new();
-    for _ in 0..3 {
-        let (r, d) = timed(&mut ctx.db, LIVE);
-        rows = r;
-        live.push(d);
-    }
+    let (rows, live) = timed_median(&mut ctx.db, LIVE, 3);
     ctx.line(
         "cache",
         format!("live join products x prices, active ({rows} rows)"),
-        ms(median(live)),
+        ms(live),
     );
 }

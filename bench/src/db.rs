@@ -84,6 +84,18 @@ pub fn timed(db: &mut Client, sql: &str) -> (u64, Duration) {
     (n, started.elapsed())
 }
 
+/// The median time of `runs` runs of a query, and the rows of the last run.
+pub fn timed_median(db: &mut Client, sql: &str, runs: usize) -> (u64, Duration) {
+    let mut rows = 0;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let (n, d) = timed(db, sql);
+        rows = n;
+        times.push(d);
+    }
+    (rows, median(times))
+}
+
 /// Time a batch of statements (no rows expected).
 pub fn timed_batch(db: &mut Client, sql: &str) -> Duration {
     let started = Instant::now();
