@@ -74,17 +74,6 @@ pub enum StripeError {
     Cancelled,
 }
 
-impl StripeError {
-    pub fn request_id(&self) -> Option<&str> {
-        match self {
-            StripeError::Api { request_id, .. }
-            | StripeError::BadBody { request_id, .. }
-            | StripeError::TooLarge { request_id, .. } => request_id.as_deref(),
-            _ => None,
-        }
-    }
-}
-
 /// Remove anything that looks like a Stripe secret from text we did not write (Stripe's messages
 /// echo a masked key; transport errors may quote a URL). Keys look like `sk_live_...`, `rk_test_...`.
 pub fn scrub_secrets(text: &str, key: &str) -> String {

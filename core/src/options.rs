@@ -134,12 +134,6 @@ pub struct SecretOptions {
     pub api_key_name: Option<String>,
 }
 
-impl SecretOptions {
-    pub fn is_empty(&self) -> bool {
-        self.api_key.is_none() && self.api_key_id.is_none() && self.api_key_name.is_none()
-    }
-}
-
 pub fn parse_secret_options(map: &HashMap<String, String>) -> Result<SecretOptions, OptionError> {
     let mut s = SecretOptions::default();
     for name in ["api_key", "api_key_id", "api_key_name"] {
