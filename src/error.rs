@@ -29,14 +29,19 @@ pub enum FdwError {
     /// No API key anywhere (user mapping, server, vault).
     NoKey {
         server: String,
+        /// The role whose user mapping was looked up.
+        user: String,
+    },
+    /// A value from Stripe that the column cannot hold.
+    BadData {
+        column: String,
+        message: String,
     },
     /// api_key_id / api_key_name given but the secret is not there.
     Vault {
         message: String,
         hint: String,
     },
-    /// INSERT / UPDATE / DELETE.
-    ReadOnly,
     /// An internal invariant broke; reported, never a panic.
     Internal(String),
     /// Stripe's page walk went wrong (repeated cursor, impossible page).
@@ -192,22 +197,34 @@ impl From<FdwError> for ErrorReport {
                 None,
                 Some(format!("Declare the column as {expected}.")),
             ),
-            FdwError::NoKey { server } => report(
+            FdwError::NoKey { server, user } => report(
                 ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
                 format!("no Stripe API key for server \"{server}\""),
+                Some(format!("No user mapping of role \"{user}\" (the role whose permissions are checked for the table: the view owner when it is read through a view) nor the server gives one.")),
+                Some(format!("create user mapping for \"{user}\" server {server} options (api_key_name '...') with the key in Supabase Vault, or (api_key 'sk_...').")),
+            ),
+            FdwError::BadData { column, message } => report(
+                ERRCODE_FDW_INVALID_DATA_TYPE,
+                format!("column \"{column}\": {message}"),
                 None,
-                Some(format!("create user mapping for current_user server {server} options (api_key 'sk_...'), or set api_key on the server.")),
+                Some("Stripe sent a value this column cannot hold; read it through attrs, or report it with the api_version in use.".into()),
             ),
             FdwError::Vault { message, hint } => report(ERRCODE_FDW_OPTION_NAME_NOT_FOUND, message, None, Some(hint)),
-            FdwError::ReadOnly => report(
-                ERRCODE_FEATURE_NOT_SUPPORTED,
-                "stripe_fdw foreign tables are read-only".into(),
-                None,
-                Some("Change products and prices with the Stripe API or dashboard; stripe_fdw reads them live.".into()),
-            ),
             FdwError::Internal(m) => report(ERRCODE_INTERNAL_ERROR, format!("stripe_fdw internal error: {m}"), None, None),
             FdwError::Paging(m) => report(ERRCODE_FDW_ERROR, m, None, Some("Retry the query; if it persists, report it with the Request-Id.".into())),
             FdwError::ImportSchema { message, hint } => report(ERRCODE_FDW_SCHEMA_NOT_FOUND, message, None, Some(hint)),
         }
+    }
+}
+
+/// Raise an error as a Postgres ERROR (unwinding to the nearest `#[pg_guard]`), else the value.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T, FdwError> {
+    fn or_raise(self) -> T {
+        use pgrx::pg_sys::panic::ErrorReportable;
+        self.map_err(ErrorReport::from).unwrap_or_report()
     }
 }

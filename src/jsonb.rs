@@ -2,15 +2,12 @@
 //!
 //! pgrx's `JsonB` datum conversion serializes the value to a string and runs `jsonb_in` on it, which
 //! was ~40% of a full scan's backend CPU (every object is in `attrs`). Here the jsonb is built with
-//! `pushJsonbValue` / `JsonbValueToJsonb` directly. The datum is allocated in the current (per-tuple)
-//! memory context and handed to supabase-wrappers as an opaque varlena pointer (`Cell::Bytea`,
-//! whose conversion passes the pointer through unchanged); the column's type is jsonb.
+//! `pushJsonbValue` / `JsonbValueToJsonb` directly, in the current (per-row) memory context.
 
 use crate::error::FdwError;
 use pgrx::pg_sys::{self, JsonbIteratorToken as Tok, JsonbValue};
 use pgrx::{AnyNumeric, IntoDatum, JsonB};
 use serde_json::Value;
-use supabase_wrappers::prelude::Cell;
 
 /// Why the direct build stopped.
 enum Stop {
@@ -26,11 +23,13 @@ impl From<FdwError> for Stop {
     }
 }
 
-/// A jsonb cell for `v`.
-pub fn cell(v: &Value) -> Result<Cell, FdwError> {
+/// A jsonb datum for `v`.
+pub fn datum(v: &Value) -> Result<pg_sys::Datum, FdwError> {
     match unsafe { build(v) } {
-        Ok(jsonb) => Ok(Cell::Bytea(jsonb.cast())),
-        Err(Stop::Nul) => Ok(Cell::Json(JsonB(v.clone()))),
+        Ok(jsonb) => Ok(pg_sys::Datum::from(jsonb)),
+        Err(Stop::Nul) => JsonB(v.clone())
+            .into_datum()
+            .ok_or_else(|| FdwError::Internal("jsonb datum".into())),
         Err(Stop::Fail(e)) => Err(e),
     }
 }

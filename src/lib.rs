@@ -1,19 +1,23 @@
 //! stripe_fdw: Stripe products and prices as PostgreSQL foreign tables, read live, with a cache.
 //!
 //! The data path: options -> plan (core) -> client (core) -> rows. This crate is the Postgres side:
-//! the `ForeignDataWrapper` glue, datum conversion, secrets, EXPLAIN, and the SQL of the cache.
+//! the FDW callbacks (planner, executor, import), datum conversion, secrets, EXPLAIN, and the SQL
+//! of the cache.
 
 mod cells;
 mod error;
-mod fdw;
-mod hooks;
+mod exec;
+mod import;
 mod jsonb;
 mod pgopts;
-mod quals;
-mod restrict;
+mod plandata;
+mod planner;
+mod pushdown;
+mod routine;
 mod scan;
 mod secrets;
 mod transport;
+mod values;
 
 pgrx::pg_module_magic!();
 

@@ -35,6 +35,7 @@ pub unsafe fn options_map(options: *mut pg_sys::List) -> HashMap<String, String>
 
 /// A declared column of a foreign table.
 pub struct DeclaredColumn {
+    pub attnum: i16,
     pub name: String,
     pub type_oid: pg_sys::Oid,
 }
@@ -46,8 +47,10 @@ pub fn table_columns(relid: pg_sys::Oid) -> Result<(String, Vec<DeclaredColumn>)
     let cols = rel
         .tuple_desc()
         .iter()
-        .filter(|a| !a.is_dropped())
-        .map(|a| DeclaredColumn {
+        .enumerate()
+        .filter(|(_, a)| !a.is_dropped())
+        .map(|(i, a)| DeclaredColumn {
+            attnum: i16::try_from(i + 1).unwrap_or(i16::MAX),
             name: a.name().to_string(),
             type_oid: a.type_oid().value(),
         })

@@ -1,6 +1,6 @@
 //! One scan: walks the planned Stripe requests lazily and turns objects into rows, a page at a time.
 
-use crate::cells::to_cell;
+use crate::cells::to_datum;
 use crate::error::FdwError;
 use pgrx::pg_sys::{self, Oid};
 use serde_json::Value;
@@ -10,12 +10,12 @@ use stripe_fdw_core::plan::{Fetch, Plan};
 use stripe_fdw_core::spec::{ColumnSpec, ObjectSpec};
 use stripe_fdw_core::value::{extract, take};
 use stripe_fdw_core::StripeError;
-use supabase_wrappers::prelude::{Cell, Row};
 
-/// A column the query reads: its spec and the type it is declared with.
+/// A column the query reads: its spec, the type it is declared with and its slot index.
 pub struct Target {
     pub spec: &'static ColumnSpec,
     pub oid: Oid,
+    pub index: usize,
 }
 
 enum Source {
@@ -99,11 +99,17 @@ impl Scan {
         }
     }
 
-    /// Fill `row` with the next object; false at the end.
-    pub fn next_row(&mut self, row: &mut Row) -> Result<bool, FdwError> {
+    /// Fill `values`/`nulls` (a slot's arrays, already all NULL) with the next object's columns,
+    /// as datums in the current memory context; false at the end.
+    pub fn next_row(
+        &mut self,
+        values: &mut [pg_sys::Datum],
+        nulls: &mut [bool],
+    ) -> Result<bool, FdwError> {
         loop {
             if let Some(obj) = self.page.next() {
-                self.fill(row, obj)?;
+                self.check_object(&obj)?;
+                self.fill(values, nulls, obj)?;
                 self.rows += 1;
                 return Ok(true);
             }
@@ -152,33 +158,54 @@ impl Scan {
         }
     }
 
-    fn fill(&self, row: &mut Row, mut obj: Value) -> Result<(), FdwError> {
+    /// Every object a page or a retrieve returns must be of the table's object type: anything else
+    /// (a list object, another type) means the request went somewhere it should not have.
+    fn check_object(&self, obj: &Value) -> Result<(), FdwError> {
+        let kind = obj.get("object").and_then(Value::as_str);
+        if kind == Some(self.spec.object_type) {
+            return Ok(());
+        }
+        Err(FdwError::Stripe(StripeError::BadBody {
+            reason: format!(
+                "expected a {} object, got {}",
+                self.spec.object_type,
+                kind.map_or("an object without a type".to_string(), |k| format!(
+                    "\"{k}\""
+                ))
+            ),
+            request_id: None,
+        }))
+    }
+
+    fn fill(
+        &self,
+        values: &mut [pg_sys::Datum],
+        nulls: &mut [bool],
+        mut obj: Value,
+    ) -> Result<(), FdwError> {
+        let mut put = |t: &Target, d: Option<pg_sys::Datum>| {
+            if let (Some(v), Some(n)) = (values.get_mut(t.index), nulls.get_mut(t.index)) {
+                *n = d.is_none();
+                *v = d.unwrap_or(pg_sys::Datum::from(0));
+            }
+        };
         // First the columns read by reference (the whole object, and paths that overlap another
         // column's), then the rest moved out of the object without a copy.
-        let mut cells: Vec<Option<Cell>> = Vec::with_capacity(self.targets.len());
-        cells.resize_with(self.targets.len(), || None);
-        for (i, t) in self
-            .targets
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !self.movable[*i])
-        {
-            cells[i] = if t.spec.path.is_empty() {
-                Some(crate::jsonb::cell(&obj)?)
+        for (i, t) in self.targets.iter().enumerate() {
+            if self.movable[i] {
+                continue;
+            }
+            let d = if t.spec.path.is_empty() {
+                Some(crate::cells::json_datum(&obj, t.oid)?)
             } else {
-                to_cell(extract(&obj, t.spec)?, t.oid, t.spec.name)?
+                to_datum(extract(&obj, t.spec)?, t.oid, t.spec.name)?
             };
+            put(t, d);
         }
-        for (i, t) in self
-            .targets
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| self.movable[*i])
-        {
-            cells[i] = to_cell(take(&mut obj, t.spec)?, t.oid, t.spec.name)?;
-        }
-        for (t, cell) in self.targets.iter().zip(cells) {
-            row.push(t.spec.name, cell);
+        for (i, t) in self.targets.iter().enumerate() {
+            if self.movable[i] {
+                put(t, to_datum(take(&mut obj, t.spec)?, t.oid, t.spec.name)?);
+            }
         }
         Ok(())
     }

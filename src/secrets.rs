@@ -1,5 +1,8 @@
 //! Where the API key comes from: the user mapping first, then the server, each either inline or in
 //! Supabase Vault (`api_key_id` / `api_key_name`). The key is returned, never logged or shown.
+//!
+//! As in postgres_fdw, the user is the role whose permissions are checked for the table (the view
+//! owner when it is read through a view), and Vault is read with that role's privileges only.
 
 use crate::error::FdwError;
 use crate::pgopts::options_map;
@@ -7,10 +10,37 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 use stripe_fdw_core::options::{parse_secret_options, SecretOptions};
 
-/// The options of the user mapping for the current user (or PUBLIC) on `server`, if there is one.
-fn user_mapping_options(server: pg_sys::Oid) -> Result<SecretOptions, FdwError> {
+/// Runs a closure as another role (`SECURITY_LOCAL_USERID_CHANGE`), restoring the caller's role
+/// when dropped, also when an error unwinds through it.
+struct AsUser {
+    saved: pg_sys::Oid,
+    context: i32,
+}
+
+impl AsUser {
+    fn enter(user: pg_sys::Oid) -> AsUser {
+        let mut saved = pg_sys::InvalidOid;
+        let mut context = 0;
+        unsafe {
+            pg_sys::GetUserIdAndSecContext(&mut saved, &mut context);
+            pg_sys::SetUserIdAndSecContext(
+                user,
+                context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+            );
+        }
+        AsUser { saved, context }
+    }
+}
+
+impl Drop for AsUser {
+    fn drop(&mut self) {
+        unsafe { pg_sys::SetUserIdAndSecContext(self.saved, self.context) }
+    }
+}
+
+/// The options of the user mapping for `user` (or PUBLIC) on `server`, if there is one.
+fn user_mapping_options(server: pg_sys::Oid, user: pg_sys::Oid) -> Result<SecretOptions, FdwError> {
     unsafe {
-        let user = pg_sys::GetUserId();
         let exists = |uid: pg_sys::Oid| {
             pg_sys::SearchSysCacheExists(
                 pg_sys::SysCacheIdentifier::USERMAPPINGUSERSERVER as i32,
@@ -38,7 +68,13 @@ fn vault_exists() -> bool {
         .unwrap_or(false)
 }
 
-fn from_vault(kind: &str, id_or_name: &str, by_name: bool) -> Result<String, FdwError> {
+fn from_vault(
+    kind: &str,
+    id_or_name: &str,
+    by_name: bool,
+    user: pg_sys::Oid,
+) -> Result<String, FdwError> {
+    let _as_user = AsUser::enter(user);
     if !vault_exists() {
         return Err(FdwError::Vault {
             message: format!(
@@ -71,30 +107,44 @@ fn from_vault(kind: &str, id_or_name: &str, by_name: bool) -> Result<String, Fdw
         })
 }
 
-fn resolve_one(s: &SecretOptions) -> Result<Option<String>, FdwError> {
+fn resolve_one(s: &SecretOptions, user: pg_sys::Oid) -> Result<Option<String>, FdwError> {
     if let Some(k) = &s.api_key {
         return Ok(Some(k.clone()));
     }
     if let Some(id) = &s.api_key_id {
-        return from_vault("api_key_id", id, false).map(Some);
+        return from_vault("api_key_id", id, false, user).map(Some);
     }
     if let Some(name) = &s.api_key_name {
-        return from_vault("api_key_name", name, true).map(Some);
+        return from_vault("api_key_name", name, true, user).map(Some);
     }
     Ok(None)
 }
 
-/// The API key for `server`: user mapping, else server options.
+/// The API key for `server` as `user` sees it: user mapping, else server options.
 pub fn api_key(
     server: pg_sys::Oid,
     server_name: &str,
     server_secret: &SecretOptions,
+    user: pg_sys::Oid,
 ) -> Result<String, FdwError> {
-    let um = user_mapping_options(server)?;
-    if let Some(k) = resolve_one(&um)? {
+    let um = user_mapping_options(server, user)?;
+    if let Some(k) = resolve_one(&um, user)? {
         return Ok(k);
     }
-    resolve_one(server_secret)?.ok_or_else(|| FdwError::NoKey {
+    resolve_one(server_secret, user)?.ok_or_else(|| FdwError::NoKey {
         server: server_name.to_string(),
+        user: user_name(user),
     })
+}
+
+/// A role's name, for messages.
+fn user_name(user: pg_sys::Oid) -> String {
+    unsafe {
+        let p = pg_sys::GetUserNameFromId(user, true);
+        if p.is_null() {
+            format!("role {}", user.to_u32())
+        } else {
+            std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
+    }
 }

@@ -4,8 +4,11 @@
 //! qual, so over-fetching is safe and under-fetching is a wrong answer. LIMIT only shrinks the first
 //! page; the scan ends when Postgres stops asking for rows, never because a page count ran out.
 
+use crate::client::pages::Pager;
+use crate::client::request_url;
 use crate::spec::{FilterKind, IdsStrategy, ObjectSpec};
 use std::collections::BTreeSet;
+use url::Url;
 
 /// A constant (or an already evaluated parameter) compared with a column.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +26,8 @@ pub enum Op {
     Le,
     Gt,
     Ge,
+    /// `LIKE`: the value is the pattern.
+    Like,
 }
 
 /// One qual Postgres gave us: `column op value`, or `column = ANY(values)` when `values` has several.
@@ -163,6 +168,7 @@ fn time_bounds(conds: &[Cond], column: &str) -> Option<Option<(Option<i64>, Opti
             Op::Le => (None, Some(floor)),
             Op::Eq if t.rem_euclid(US) == 0 => (Some(floor), Some(floor)),
             Op::Eq => return Some(None),
+            Op::Like => continue,
         };
         any = true;
         lo = match (lo, l) {
@@ -183,14 +189,50 @@ fn time_bounds(conds: &[Cond], column: &str) -> Option<Option<(Option<i64>, Opti
     }
 }
 
+/// Longest id Stripe accepts (its API description gives every id `maxLength: 5000`).
+const MAX_ID_LEN: usize = 5000;
+
+/// Could Stripe hold an object with this id at all? (An empty or over-long id matches no object.)
+fn possible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ID_LEN
+}
+
+/// May this id become a path segment as it is? Letters, digits, `_`, `-` and `.` (but not `.` or
+/// `..`, which URL libraries resolve away, turning a retrieve into a list). Ids Stripe generates
+/// always qualify; a custom product id that does not is looked up with `ids[]` in the query.
+pub fn path_safe_id(id: &str) -> bool {
+    possible_id(id)
+        && id != "."
+        && id != ".."
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
 fn fetch_for(spec: &ObjectSpec, conds: &[Cond]) -> Fetch {
-    let ids = text_set(conds, "id");
+    let ids = text_set(conds, "id").map(|set| {
+        set.into_iter()
+            .filter(|id| possible_id(id))
+            .collect::<BTreeSet<_>>()
+    });
     if let Some(ids) = &ids {
-        if ids.is_empty() {
-            return Fetch::Nothing;
-        }
-        if ids.len() == 1 || spec.ids == IdsStrategy::Retrieve {
-            return Fetch::Retrieve(ids.iter().cloned().collect());
+        let all_safe = ids.iter().all(|id| path_safe_id(id));
+        match spec.ids {
+            // Only ids Stripe could have become a path segment; Stripe generates these objects'
+            // ids, so any other id matches nothing.
+            IdsStrategy::Retrieve => {
+                let safe: Vec<String> = ids.iter().filter(|id| path_safe_id(id)).cloned().collect();
+                return if safe.is_empty() {
+                    Fetch::Nothing
+                } else {
+                    Fetch::Retrieve(safe)
+                };
+            }
+            IdsStrategy::ListParam { .. } if ids.is_empty() => return Fetch::Nothing,
+            IdsStrategy::ListParam { .. } if ids.len() == 1 && all_safe => {
+                return Fetch::Retrieve(ids.iter().cloned().collect());
+            }
+            IdsStrategy::ListParam { .. } => {}
         }
     }
 
@@ -277,35 +319,39 @@ fn fetch_for(spec: &ObjectSpec, conds: &[Cond]) -> Fetch {
 }
 
 impl Plan {
-    /// A one-line description of the requests, for EXPLAIN. Never contains credentials.
-    pub fn describe(&self, spec: &ObjectSpec) -> String {
+    /// A one-line description of the requests for EXPLAIN: the first request's path and query
+    /// exactly as they are sent (percent-encoded, below `base`'s path). Never contains credentials.
+    pub fn describe(&self, spec: &ObjectSpec, base: &Url) -> String {
+        let shown = |segments: &[&str], params: &[(String, String)]| {
+            let url = request_url(base, segments, params);
+            let text = match url.query() {
+                Some(q) => format!("GET {}?{q}", url.path()),
+                None => format!("GET {}", url.path()),
+            };
+            // The URL encoder escapes control characters already; never let one through.
+            text.chars()
+                .flat_map(char::escape_default)
+                .collect::<String>()
+        };
         match &self.fetch {
             Fetch::Nothing => "none (the conditions cannot all hold)".to_string(),
             Fetch::Retrieve(ids) => {
-                let shown: Vec<String> = ids
+                let first: Vec<String> = ids
                     .iter()
                     .take(5)
-                    .map(|id| format!("GET /v1/{}/{id}", spec.endpoint))
+                    .map(|id| shown(&[spec.endpoint, id], &[]))
                     .collect();
                 let more = ids.len().saturating_sub(5);
                 if more > 0 {
-                    format!("{} (+{more} more)", shown.join(", "))
+                    format!("{} (+{more} more)", first.join(", "))
                 } else {
-                    shown.join(", ")
+                    first.join(", ")
                 }
             }
             Fetch::List(queries) => {
-                let first = queries.first();
-                let mut q: Vec<String> = first
-                    .map(|q| {
-                        q.params
-                            .iter()
-                            .map(|(k, v)| format!("{k}={}", encode(v)))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                q.push(format!("limit={}", self.first_page_limit));
-                let pages = if first.is_some_and(|q| q.paged) {
+                let pager = Pager::new(queries.clone(), self.first_page_limit);
+                let params = pager.next_request().unwrap_or_default();
+                let pages = if queries.first().is_some_and(|q| q.paged) {
                     "then every page while has_more"
                 } else {
                     "one page"
@@ -315,18 +361,10 @@ impl Plan {
                 } else {
                     String::new()
                 };
-                format!(
-                    "GET /v1/{}?{} ({pages}{batches})",
-                    spec.endpoint,
-                    q.join("&")
-                )
+                format!("{} ({pages}{batches})", shown(&[spec.endpoint], &params))
             }
         }
     }
-}
-
-fn encode(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 #[cfg(test)]

@@ -298,10 +298,40 @@ fn describe_shows_the_request_for_explain() {
         &[Cond::new("product", Op::Eq, t("prod 1"))],
         Some((5, 0)),
     );
+    let base = url::Url::parse("http://127.0.0.1:9/stripe/v1").expect("url");
     assert_eq!(
-        p.describe(spec),
-        "GET /v1/prices?product=prod+1&limit=5 (then every page while has_more)"
+        p.describe(spec, &base),
+        "GET /stripe/v1/prices?product=prod+1&limit=5 (then every page while has_more)"
     );
     let p = plan(spec, &[Cond::new("id", Op::Eq, t("price_1"))], None);
-    assert_eq!(p.describe(spec), "GET /v1/prices/price_1");
+    assert_eq!(p.describe(spec, &base), "GET /stripe/v1/prices/price_1");
+    let p = plan(
+        spec,
+        &[Cond::new("product", Op::Eq, t("a\nStripe Request: x"))],
+        None,
+    );
+    let shown = p.describe(spec, &base);
+    assert!(!shown.contains('\n'), "{shown}");
+    assert!(shown.contains("product=a%0AStripe+Request%3A+x"), "{shown}");
+}
+
+#[test]
+fn only_ids_stripe_could_have_become_a_path_segment() {
+    let base = url::Url::parse("https://api.stripe.com/v1").expect("url");
+    for id in ["..", ".", ""] {
+        let p = run("prices", vec![Cond::new("id", Op::Eq, t(id))], None);
+        assert_eq!(p.fetch, Fetch::Nothing, "{id:?}");
+    }
+    let long = "x".repeat(5001);
+    let p = run("products", vec![Cond::new("id", Op::Eq, t(&long))], None);
+    assert_eq!(p.fetch, Fetch::Nothing);
+    // A custom product id that is no safe path segment is looked up with ids[] in the query.
+    let p = run("products", vec![Cond::new("id", Op::Eq, t(".."))], None);
+    let spec = objects::find("products").expect("products");
+    assert_eq!(
+        p.describe(spec, &base),
+        "GET /v1/products?ids%5B%5D=..&limit=100 (one page)"
+    );
+    let p = run("products", vec![Cond::new("id", Op::Eq, t("prod_1"))], None);
+    assert_eq!(p.fetch, Fetch::Retrieve(vec!["prod_1".into()]));
 }

@@ -90,7 +90,8 @@ impl ObjectSpec {
         self.filters.iter().find(|f| f.column == column)
     }
 
-    /// The `CREATE FOREIGN TABLE` statement `IMPORT FOREIGN SCHEMA` issues for this object.
+    /// The `CREATE FOREIGN TABLE` statement `IMPORT FOREIGN SCHEMA` issues for this object; a table
+    /// that exists already is kept (a re-run migration succeeds, as with Supabase Wrappers).
     pub fn create_table_sql(&self, schema: &str, server: &str) -> String {
         let cols: Vec<String> = self
             .columns
@@ -98,7 +99,7 @@ impl ObjectSpec {
             .map(|c| format!("  {} {}", quote_ident(c.name), c.ty.sql_name()))
             .collect();
         format!(
-            "create foreign table {}.{} (\n{}\n) server {} options (object {})",
+            "create foreign table if not exists {}.{} (\n{}\n) server {} options (object {})",
             quote_ident(schema),
             quote_ident(self.name),
             cols.join(",\n"),

@@ -131,14 +131,7 @@ impl Client {
     }
 
     fn url(&self, segments: &[&str], params: &[(String, String)]) -> Url {
-        let mut url = self.cfg.base_url.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        if !params.is_empty() {
-            url.query_pairs_mut().extend_pairs(params);
-        }
-        url
+        request_url(&self.cfg.base_url, segments, params)
     }
 
     /// `GET <endpoint>?params`: one page of a list.
@@ -351,6 +344,19 @@ impl Client {
             }
         }
     }
+}
+
+/// The URL of a request: `segments` percent-encoded below the base URL's path, then `params`.
+/// EXPLAIN shows what this returns, so it shows exactly what is sent.
+pub fn request_url(base: &Url, segments: &[&str], params: &[(String, String)]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    if !params.is_empty() {
+        url.query_pairs_mut().extend_pairs(params);
+    }
+    url
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {

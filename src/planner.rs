@@ -1,0 +1,334 @@
+//! The planning callbacks: row estimates, the one path, and the plan, whose private data is plain
+//! copyable data (src/plandata.rs) — nothing in a plan points to memory the extension owns.
+
+use crate::error::{FdwError, OrRaise};
+use crate::pgopts::{options_map, table_columns, type_name, DeclaredColumn};
+use crate::plandata::{op_name, CondData, PlanData, TargetData};
+use crate::pushdown::{classify, Pushable};
+use crate::{cells, values};
+use pgrx::pg_sys::{self, Oid};
+use pgrx::prelude::*;
+use pgrx::{is_a, PgList};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use stripe_fdw_core::options::TableOptions;
+use stripe_fdw_core::plan::{plan, Fetch, Plan};
+use stripe_fdw_core::spec::ObjectSpec;
+
+thread_local! {
+    /// Row counts of complete unfiltered scans, by foreign table, for planner estimates.
+    static SEEN_ROWS: RefCell<HashMap<u32, i64>> = RefCell::new(HashMap::new());
+}
+
+/// Used when nothing better is known: a typical small catalog.
+const DEFAULT_ROWS: i64 = 1000;
+
+/// Remember how many rows a complete unfiltered scan of `relid` returned.
+pub fn seen_rows(relid: Oid, rows: i64) {
+    SEEN_ROWS.with(|m| m.borrow_mut().insert(relid.to_u32(), rows));
+}
+
+/// What planning knows about one foreign table scan.
+struct Analysis {
+    spec: &'static ObjectSpec,
+    table: TableOptions,
+    startup_cost: f64,
+    columns: Vec<DeclaredColumn>,
+    pushable: Vec<Pushable>,
+    limit: Option<(i64, i64)>,
+}
+
+fn unknown_column(table: String, column: String, spec: &ObjectSpec) -> FdwError {
+    FdwError::UnknownColumn {
+        table,
+        column,
+        object: spec.name,
+        known: spec
+            .columns
+            .iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// Every declared column must be a column of the object, of a type that can hold it.
+fn check_columns(
+    table: String,
+    cols: &[DeclaredColumn],
+    spec: &'static ObjectSpec,
+) -> Result<(), FdwError> {
+    for c in cols {
+        let Some(cs) = spec.column(&c.name) else {
+            return Err(unknown_column(table, c.name.clone(), spec));
+        };
+        if !cells::accepts(cs.ty, c.type_oid) {
+            return Err(FdwError::ColumnType {
+                table,
+                column: c.name.clone(),
+                declared: type_name(c.type_oid),
+                expected: cs.ty.sql_name(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A constant LIMIT/OFFSET of a query without grouping or aggregates and with no ORDER BY (or one
+/// the scan's own order satisfies): the first page need hold no more rows than that. Used only
+/// when every condition is pushed to Stripe: otherwise Postgres may drop rows of a short page.
+unsafe fn query_limit(root: *mut pg_sys::PlannerInfo, ordered: bool) -> Option<(i64, i64)> {
+    unsafe {
+        let parse = (*root).parse;
+        if parse.is_null()
+            || !(*parse).groupClause.is_null()
+            || (*parse).hasAggs
+            || (*parse).hasWindowFuncs
+            || !(*parse).distinctClause.is_null()
+            || !(*parse).setOperations.is_null()
+            || (!(*parse).sortClause.is_null() && !ordered)
+        {
+            return None;
+        }
+        let konst = |n: *mut pg_sys::Node| -> Option<Option<i64>> {
+            if n.is_null() {
+                return Some(None);
+            }
+            if !is_a(n, pg_sys::NodeTag::T_Const) {
+                return None;
+            }
+            let c = n as *mut pg_sys::Const;
+            if (*c).constisnull || (*c).consttype != pg_sys::INT8OID {
+                return None;
+            }
+            Some(i64::from_datum((*c).constvalue, false))
+        };
+        let count = konst((*parse).limitCount)??;
+        let offset = konst((*parse).limitOffset)?.unwrap_or(0);
+        Some((count, offset))
+    }
+}
+
+unsafe fn analyze(
+    root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    relid: Oid,
+    clauses: *mut pg_sys::List,
+) -> Result<Analysis, FdwError> {
+    unsafe {
+        let ftable = pg_sys::GetForeignTable(relid);
+        let options = options_map((*ftable).options);
+        let table = TableOptions::parse(&options)?;
+        let spec = table.object;
+        let startup_cost = options
+            .get("startup_cost")
+            .and_then(|c| c.trim().parse::<f64>().ok())
+            .unwrap_or(0.0);
+        let (name, columns) = table_columns(relid)?;
+        check_columns(name, &columns, spec)?;
+        let mut by_attnum: Vec<Option<String>> = Vec::new();
+        for c in &columns {
+            let i = usize::try_from(c.attnum).unwrap_or(0);
+            if by_attnum.len() < i {
+                by_attnum.resize(i, None);
+            }
+            if let Some(slot) = i.checked_sub(1).and_then(|i| by_attnum.get_mut(i)) {
+                *slot = Some(c.name.clone());
+            }
+        }
+        let (pushable, all_pushed) = classify(clauses, (*baserel).relid, &by_attnum, spec);
+        let limit = if all_pushed {
+            query_limit(root, false)
+        } else {
+            None
+        };
+        Ok(Analysis {
+            spec,
+            table,
+            startup_cost,
+            columns,
+            pushable,
+            limit,
+        })
+    }
+}
+
+/// The requests as far as they are known at planning (constants only).
+unsafe fn const_plan(a: &Analysis) -> Plan {
+    let conds: Vec<_> = a
+        .pushable
+        .iter()
+        .filter_map(|p| {
+            let data = CondData {
+                column: p.column.clone(),
+                op: op_name(p.op).to_string(),
+                array: p.array,
+            };
+            values::cond(&data, unsafe { values::const_value(p.value, p.array) })
+        })
+        .collect();
+    plan(a.spec, &conds, a.limit)
+}
+
+fn estimate(p: &Plan, a: &Analysis, relid: Oid) -> i64 {
+    match &p.fetch {
+        Fetch::Nothing => 1,
+        Fetch::Retrieve(ids) => ids.len() as i64,
+        Fetch::List(qs) if qs.iter().any(|q| !q.paged) => qs
+            .iter()
+            .map(|q| q.params.iter().filter(|(k, _)| k.ends_with("[]")).count() as i64)
+            .sum::<i64>()
+            .max(1),
+        Fetch::List(qs) => {
+            let all = a
+                .table
+                .estimated_rows
+                .or_else(|| SEEN_ROWS.with(|m| m.borrow().get(&relid.to_u32()).copied()))
+                .unwrap_or(DEFAULT_ROWS);
+            let filtered =
+                !a.pushable.is_empty() || qs.first().is_some_and(|q| !q.params.is_empty());
+            if filtered {
+                (all / 10).max(1)
+            } else {
+                all.max(1)
+            }
+        }
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_rel_size(
+    root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    relid: Oid,
+) {
+    unsafe {
+        let a = analyze(root, baserel, relid, (*baserel).baserestrictinfo).or_raise();
+        let p = const_plan(&a);
+        (*baserel).rows = estimate(&p, &a, relid) as f64;
+        if !(*baserel).reltarget.is_null() {
+            (*(*baserel).reltarget).width = 64 * a.spec.columns.len().min(8) as i32;
+        }
+    }
+}
+
+#[pg_guard]
+pub unsafe extern "C-unwind" fn get_paths(
+    root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    relid: Oid,
+) {
+    unsafe {
+        let a = analyze(root, baserel, relid, (*baserel).baserestrictinfo).or_raise();
+        let rows = (*baserel).rows;
+        let path = pg_sys::create_foreignscan_path(
+            root,
+            baserel,
+            std::ptr::null_mut(),
+            rows,
+            a.startup_cost,
+            a.startup_cost + rows,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        pg_sys::add_path(baserel, path as *mut pg_sys::Path);
+    }
+}
+
+/// The attribute numbers the query reads: of the target list and of every condition.
+unsafe fn used_attnums(
+    baserel: *mut pg_sys::RelOptInfo,
+    clauses: *mut pg_sys::List,
+) -> (Vec<i16>, bool) {
+    unsafe {
+        let mut attrs: *mut pg_sys::Bitmapset = std::ptr::null_mut();
+        let relid = (*baserel).relid;
+        if !(*baserel).reltarget.is_null() {
+            pg_sys::pull_varattnos(
+                (*(*baserel).reltarget).exprs as *mut pg_sys::Node,
+                relid,
+                &mut attrs,
+            );
+        }
+        pg_sys::pull_varattnos(clauses as *mut pg_sys::Node, relid, &mut attrs);
+        let offset = pg_sys::FirstLowInvalidHeapAttributeNumber;
+        let mut out = Vec::new();
+        let mut whole_row = false;
+        let mut i = -1;
+        loop {
+            i = pg_sys::bms_next_member(attrs, i);
+            if i < 0 {
+                break;
+            }
+            let attnum = i + offset;
+            if attnum == 0 {
+                whole_row = true;
+            } else if attnum > 0 {
+                out.push(attnum as i16);
+            }
+        }
+        (out, whole_row)
+    }
+}
+
+#[pg_guard]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C-unwind" fn get_plan(
+    root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    relid: Oid,
+    _best_path: *mut pg_sys::ForeignPath,
+    tlist: *mut pg_sys::List,
+    scan_clauses: *mut pg_sys::List,
+    outer_plan: *mut pg_sys::Plan,
+) -> *mut pg_sys::ForeignScan {
+    unsafe {
+        let a = analyze(root, baserel, relid, scan_clauses).or_raise();
+        let actual = pg_sys::extract_actual_clauses(scan_clauses, false);
+        let (attnums, whole_row) = used_attnums(baserel, actual);
+        let targets = a
+            .columns
+            .iter()
+            .filter(|c| whole_row || attnums.contains(&c.attnum))
+            .map(|c| TargetData {
+                attnum: c.attnum,
+                column: c.name.clone(),
+                type_oid: c.type_oid.to_u32(),
+            })
+            .collect();
+        let mut exprs = PgList::<pg_sys::Node>::new();
+        let conds = a
+            .pushable
+            .iter()
+            .map(|p| {
+                exprs.push(p.value);
+                CondData {
+                    column: p.column.clone(),
+                    op: op_name(p.op).to_string(),
+                    array: p.array,
+                }
+            })
+            .collect();
+        let data = PlanData {
+            object: a.spec.name.to_string(),
+            conds,
+            targets,
+            limit: a.limit,
+            ordered: false,
+        };
+        let private = data.to_list().or_raise();
+        // Postgres checks every condition itself (the planner's law: fetch more, never fewer).
+        pg_sys::make_foreignscan(
+            tlist,
+            actual,
+            (*baserel).relid,
+            exprs.into_pg(),
+            private,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            outer_plan,
+        )
+    }
+}
