@@ -131,10 +131,7 @@ fn writes(env: &mut Env) -> Vec<String> {
 fn changes_while_the_app_was_down_are_named_by_sync_drift_and_applied_by_one_sync() {
     let mut env = starter(Catalog::Demo);
     // An add-on with no prices yet, known to the app before it went down.
-    let addon = stripe_ok(&env, "POST", "/products", "name=Add-on&metadata[index]=9")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let addon = create(&env, "/products", "name=Add-on&metadata[index]=9");
     env.exec("call stripe_fdw.sync()");
     assert_eq!(counts(&mut env, "products"), (5, 0, 0));
     let hobby = product_id(&mut env, "Hobby");
@@ -153,20 +150,10 @@ fn changes_while_the_app_was_down_are_named_by_sync_drift_and_applied_by_one_syn
         "name=Hobby+Plus",
     );
     stripe_ok(&env, "POST", &format!("/products/{team}"), "active=false");
-    let ent = stripe_ok(
-        &env,
-        "POST",
-        "/products",
-        "name=Enterprise&metadata[index]=3",
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut new_prices = vec![
-        stripe_ok(&env, "POST", "/prices", &format!("product={ent}&currency=usd&unit_amount=49900&recurring[interval]=month&recurring[trial_period_days]=14"))["id"]
-            .as_str().unwrap().to_string(),
-        stripe_ok(&env, "POST", "/prices", &format!("product={ent}&currency=usd&unit_amount=499000&recurring[interval]=year"))["id"]
-            .as_str().unwrap().to_string(),
+    let ent = create(&env, "/products", "name=Enterprise&metadata[index]=3");
+    let mut new_prices = [
+        create(&env, "/prices", &format!("product={ent}&currency=usd&unit_amount=49900&recurring[interval]=month&recurring[trial_period_days]=14")),
+        create(&env, "/prices", &format!("product={ent}&currency=usd&unit_amount=499000&recurring[interval]=year")),
     ];
     new_prices.sort();
     let (status, _) = env.stripe("DELETE", &format!("/products/{addon}"), "");

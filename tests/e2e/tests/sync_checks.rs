@@ -121,10 +121,7 @@ fn stripe_down_applies_nothing_records_the_error_and_raises_it() {
 #[test]
 fn a_delete_blocked_by_the_apps_foreign_key_applies_nothing_and_names_row_and_constraint() {
     let mut env = starter(Catalog::Demo);
-    let addon = stripe_ok(&env, "POST", "/products", "name=Add-on")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let addon = create(&env, "/products", "name=Add-on");
     env.exec("call stripe_fdw.sync()");
     env.exec(&format!(
         "create table public.orders (id int primary key, product_id text references public.products);
@@ -213,10 +210,7 @@ fn a_value_that_does_not_fit_applies_nothing_and_names_the_id_column_and_value()
 #[test]
 fn sync_ids_upserts_and_deletes_only_the_given_ids_with_one_request() {
     let mut env = starter(Catalog::Demo);
-    let addon = stripe_ok(&env, "POST", "/products", "name=Add-on")["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let addon = create(&env, "/products", "name=Add-on");
     env.exec("call stripe_fdw.sync()");
     let pro = product_id(&mut env, "Pro");
     let hobby = product_id(&mut env, "Hobby");

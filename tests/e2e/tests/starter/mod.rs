@@ -157,3 +157,11 @@ pub fn stripe_ok(env: &Env, method: &str, path: &str, form: &str) -> serde_json:
     assert_eq!(status, 200, "{method} {path} {form}: {body}");
     body
 }
+
+/// Create an object in Stripe (`path` `/products` or `/prices`); returns its id.
+pub fn create(env: &Env, path: &str, form: &str) -> String {
+    stripe_ok(env, "POST", path, form)["id"]
+        .as_str()
+        .expect("an id")
+        .to_string()
+}
