@@ -256,8 +256,9 @@ fn sync_ids_upserts_and_deletes_only_the_given_ids_with_one_request() {
 }
 
 #[test]
-fn refresh_all_runs_every_sync_then_every_cache() {
+fn refresh_all_runs_every_sync_then_every_cache_even_when_a_sync_fails() {
     let mut env = starter(Catalog::Demo);
+    let addon = create(&env, "/products", "name=Add-on");
     env.exec("select stripe_fdw.create_cache('{s}', '{s}_cache')");
     env.exec("call stripe_fdw.refresh_all()");
     let synced: i64 = env
@@ -269,6 +270,55 @@ fn refresh_all_runs_every_sync_then_every_cache() {
     assert_eq!((synced, cached), (2, 2));
     let rows: i64 = env.query("select count(*) from public.prices")[0].get(0);
     assert_eq!(rows, 9);
+
+    // A sync blocked by the app's own foreign key: the caches are refreshed all the same, and the
+    // run ends in the sync's error.
+    env.exec(&format!(
+        "create table public.orders (id int primary key, product_id text references public.products);
+         insert into public.orders values (1, '{addon}');"
+    ));
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Renamed");
+    let (status, _) = env.stripe("DELETE", &format!("/products/{addon}"), "");
+    assert_eq!(status, 200);
+    let err = env.error("call stripe_fdw.refresh_all()");
+    assert_eq!(err.code, "23503", "{err:?}");
+    let cached: String = env.query(&format!(
+        "select name from {{s}}_cache.products where id = '{hobby}'"
+    ))[0]
+        .get(0);
+    let synced: String = env.query(&format!(
+        "select name from public.products where id = '{hobby}'"
+    ))[0]
+        .get(0);
+    assert_eq!((cached.as_str(), synced.as_str()), ("Renamed", "Hobby"));
+    let recorded: i64 = env.query("select count(*) from stripe_fdw.sync_status where last_error like '%orders_product_id_fkey%'")[0].get(0);
+    assert_eq!(recorded, 2);
+}
+
+#[test]
+fn json_and_timestamp_columns_of_the_app_are_filled_in_utc_and_not_rewritten() {
+    let mut env = starter(Catalog::Demo);
+    env.exec(
+        "create table public.catalog (id text primary key, metadata json, created timestamp, name varchar(100));
+         select stripe_fdw.create_sync('public.catalog', '{s}.products');
+         set timezone = 'America/New_York';",
+    );
+    env.exec("call stripe_fdw.sync('public.catalog')");
+    assert_eq!(counts(&mut env, "catalog"), (4, 0, 0));
+    let wrong: i64 = env.query(
+        "select count(*) from public.catalog c join {s}.products p using (id)
+          where c.created is distinct from (p.created at time zone 'UTC')
+             or c.metadata::jsonb is distinct from p.metadata or c.name is distinct from p.name",
+    )[0]
+    .get(0);
+    assert_eq!(wrong, 0);
+    let xmins = "select string_agg(xmin::text, ',' order by id) from public.catalog";
+    let before = env.strings(xmins);
+    env.exec("set timezone = 'Asia/Tokyo'; call stripe_fdw.sync('public.catalog')");
+    assert_eq!(counts(&mut env, "catalog"), (0, 0, 0));
+    assert_eq!(env.strings(xmins), before);
+    assert!(drift(&mut env, "catalog").is_empty());
 }
 
 fn pg_bin(tool: &str) -> String {
