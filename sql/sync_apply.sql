@@ -1,13 +1,13 @@
 -- stripe_fdw sync, part two: the one mechanism behind sync(), sync_drift() and (issue 12) the
--- webhook handler and catch_up(): read Stripe's rows for a set of ids (or all) once per source,
--- map them into each target's columns, diff against the target, and apply only the difference.
+-- webhook handler and catch_up(): read Stripe's rows for a set of ids (or all), mapped into each
+-- target's columns, diff against the target, and apply only the difference.
 -- Needs sql/sync.sql.
 
--- One target of a sync, staged: the temporary tables holding Stripe's rows (src) and the values
--- the target should hold (map), and the SQL pieces the writers use.
+-- One target of a sync, staged: the temporary table holding the values the target should hold
+-- (map), and the SQL pieces the writers use.
 create type stripe_fdw._sync_step as (
     target  regclass,
-    src     text,      -- temp table: the source's rows as read from Stripe
+    src     text,      -- temp table: the source's rows, made only to name a value that does not fit
     map     text,      -- temp table: mapped values, one column per synced target column
     key_col text,      -- the target's key column (the Stripe id)
     key_typ text,      -- its type
@@ -75,9 +75,9 @@ begin
 end
 $$;
 
--- Stage p_targets: read Stripe's rows of each of their sources once (the ids p_ids, or all when
--- null) and map them into each target's columns. Temporary tables, dropped by _sync_unstage (and
--- at commit in any case).
+-- Stage p_targets: read Stripe's rows of each one's source (the ids p_ids, or all when null),
+-- mapped into the target's columns (only the source columns the mapping uses are read). Temporary
+-- tables, dropped by _sync_unstage (and at commit in any case).
 create function stripe_fdw._sync_stage(p_targets regclass[], p_ids text[])
 returns setof stripe_fdw._sync_step
 language plpgsql
@@ -89,7 +89,6 @@ declare
     step  stripe_fdw._sync_step;
     cols  jsonb;
     sel   text;
-    done  oid[] := '{}';
     st    text;
     msg   text;
     det   text;
@@ -123,18 +122,6 @@ begin
         step.depth := g.depth;
         step.src := 'stripe_fdw_sync_src_' || g.source::oid::text;
         step.map := 'stripe_fdw_sync_map_' || g.target::oid::text;
-        if not g.source::oid = any(done) then
-            -- Stripe is read here, once per source.
-            perform stripe_fdw._sync_drop(step.src);
-            execute format('create temp table %I (like %s) on commit drop', step.src, g.source);
-            if p_ids is null then
-                execute format('insert into pg_temp.%I select * from %s', step.src, g.source);
-            else
-                execute format('insert into pg_temp.%I select * from %s s where s.id = any($1)', step.src, g.source)
-                    using p_ids;
-            end if;
-            done := done || g.source::oid;
-        end if;
         select string_agg(format('(%s)::%s as %I', c ->> 'expr', c ->> 'typ', c ->> 'col'), ', '),
                string_agg(pg_catalog.quote_ident(c ->> 'col'), ', '),
                coalesce(string_agg(format('%1$I = s.%1$I', c ->> 'col'), ', ') filter (where not (c ->> 'is_key')::bool), ''),
@@ -145,10 +132,23 @@ begin
           into sel, step.cols, step.sets, step.differ, step.key_col, step.key_typ
           from pg_catalog.jsonb_array_elements(cols) c;
         perform stripe_fdw._sync_drop(step.map);
+        -- Stripe is read here, only the columns the mapping uses (the planner passes them down).
+        execute format('create temp table %I on commit drop as select %s from %s s with no data', step.map, sel, g.source);
         begin
-            execute format('create temp table %I on commit drop as select %s from pg_temp.%I s', step.map, sel, step.src);
+            execute format('insert into pg_temp.%I select %s from %s s %s', step.map, sel, g.source,
+                           case when p_ids is null then '' else 'where s.id = any($1)' end)
+                using p_ids;
         exception when others then
             get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
+            if st not like '22%' and st not like '23%' then
+                perform stripe_fdw._reraise(st, msg, det, hnt);  -- Stripe's error, as it was
+            end if;
+            -- A value that does not fit: read the rows again to name it.
+            perform stripe_fdw._sync_drop(step.src);
+            execute format('create temp table %I (like %s) on commit drop', step.src, g.source);
+            execute format('insert into pg_temp.%I select * from %s s %s', step.src, g.source,
+                           case when p_ids is null then '' else 'where s.id = any($1)' end)
+                using p_ids;
             perform stripe_fdw._sync_bad_value(g.target, step.src, cols, st, msg, det, hnt);
         end;
         execute format('create unique index on pg_temp.%I (%I)', step.map, step.key_col);
