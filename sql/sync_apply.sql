@@ -237,6 +237,11 @@ begin
             hnt := concat_ws(E'\n', nullif(hnt, ''),
                 'Nothing was applied. A row of your own still references a row Stripe deleted: delete or change it, '
                 || 'or make that foreign key ON DELETE CASCADE or SET NULL, then sync again.');
+        elsif st = '23503' then
+            hnt := concat_ws(E'\n', nullif(hnt, ''),
+                'Nothing was applied. The referenced row is not in its table: sync both tables in one call '
+                || '(CALL stripe_fdw.sync() with no argument applies every target in foreign-key order), '
+                || 'or register the referenced table with stripe_fdw.create_sync().');
         else
             hnt := concat_ws(E'\n', nullif(hnt, ''), 'Nothing was applied.');
         end if;

@@ -263,3 +263,45 @@ fn rows_stripe_does_not_have_go_children_first_and_the_apps_own_columns_stay() {
     let featured: i64 = env.query("select count(*) from public.products where featured")[0].get(0);
     assert_eq!(featured, 1);
 }
+
+#[test]
+fn one_target_alone_is_refused_a_missing_parent_and_a_reimported_source_keeps_the_registration() {
+    let mut env = starter(Catalog::Demo);
+    env.exec("call stripe_fdw.sync()");
+    let ent = create(&env, "/products", "name=Enterprise");
+    create(
+        &env,
+        "/prices",
+        &format!("product={ent}&currency=usd&unit_amount=100"),
+    );
+
+    // prices alone: its new price's product is not in public.products yet.
+    let err = env.error("call stripe_fdw.sync('public.prices')");
+    assert_eq!(err.code, "23503", "{err:?}");
+    assert!(
+        err.detail.clone().unwrap_or_default().contains(&ent),
+        "{err:?}"
+    );
+    assert!(
+        err.hint
+            .clone()
+            .unwrap_or_default()
+            .contains("foreign-key order"),
+        "{err:?}"
+    );
+    let st = env.query("select last_error is null from stripe_fdw.sync_status where target = 'public.products'::regclass");
+    assert!(
+        st[0].get::<_, bool>(0),
+        "only the target of the call records the error"
+    );
+
+    // Dropping and importing the foreign tables again (new OIDs) keeps the registrations.
+    env.exec("drop schema {s} cascade");
+    let err = env.error("call stripe_fdw.sync()");
+    assert_eq!(err.code, "42P01", "{err:?}");
+    assert!(err.message.contains("no longer exists"), "{err:?}");
+    env.exec("create schema {s}; import foreign schema stripe from server {server} into {s};");
+    env.exec("call stripe_fdw.sync()");
+    assert_eq!(counts(&mut env, "products"), (1, 0, 0));
+    assert_eq!(counts(&mut env, "prices"), (1, 0, 0));
+}
