@@ -118,14 +118,15 @@ as $$
 declare
     v text := stripe_fdw._cron_check();
 begin
-    -- pg_cron replaces the job of the same name and user.
+    -- pg_cron replaces the job of the same name and user. refresh_all() runs every sync
+    -- (sql/sync_run.sql), then every cache.
     return cron.schedule('stripe_fdw_refresh', stripe_fdw._cron_schedule(every, v),
-                         'call stripe_fdw.refresh_cache()');
+                         'call stripe_fdw.refresh_all()');
 end
 $$;
 
 comment on function stripe_fdw.schedule_refresh(interval) is
-    'Schedule CALL stripe_fdw.refresh_cache() with pg_cron (job stripe_fdw_refresh); returns the job id';
+    'Schedule CALL stripe_fdw.refresh_all() (every sync, then every cache) with pg_cron (job stripe_fdw_refresh); returns the job id';
 
 create function stripe_fdw.unschedule_refresh() returns bool
 language plpgsql

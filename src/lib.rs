@@ -23,3 +23,14 @@ pgrx::pg_module_magic!();
 
 pgrx::extension_sql_file!("../sql/cache.sql", name = "cache");
 pgrx::extension_sql_file!("../sql/cache_checks.sql", name = "cache_checks", finalize);
+pgrx::extension_sql_file!("../sql/sync.sql", name = "sync", requires = ["cache"]);
+pgrx::extension_sql_file!(
+    "../sql/sync_apply.sql",
+    name = "sync_apply",
+    requires = ["sync"]
+);
+pgrx::extension_sql_file!(
+    "../sql/sync_run.sql",
+    name = "sync_run",
+    requires = ["sync_apply"]
+);

@@ -22,13 +22,18 @@ pub fn connect() -> Client {
 
 /// Connect, collecting the notices and warnings the server sends.
 pub fn connect_with_notices() -> (Client, Notices) {
+    connect_to(None)
+}
+
+/// Connect to database `dbname` (None: PGDATABASE), collecting notices and warnings.
+pub fn connect_to(dbname: Option<&str>) -> (Client, Notices) {
     let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
     let conn = format!(
         "host={} port={} user={} dbname={}",
         var("PGHOST", "127.0.0.1"),
         var("PGPORT", "5432"),
         var("PGUSER", "postgres"),
-        var("PGDATABASE", "postgres")
+        dbname.map_or_else(|| var("PGDATABASE", "postgres"), str::to_string)
     );
     let notices: Notices = Arc::default();
     let sink = notices.clone();
@@ -60,6 +65,8 @@ pub struct Env {
     pub key: String,
     /// What the server said besides results (NOTICE, WARNING), for tests that check there is none.
     pub notices: Notices,
+    /// The database of its own this Env made (`Env::in_own_database`), dropped with it.
+    pub own_database: Option<String>,
 }
 
 impl Env {
@@ -70,13 +77,31 @@ impl Env {
 
     /// Like `new`, with extra server options (`"max_retries '2', request_timeout '1s'"`) and a key.
     pub fn with(catalog: Catalog, server_options: &str, key: &str) -> Env {
+        Env::make(catalog, server_options, key, None)
+    }
+
+    /// Like `new`, in a database of its own, dropped with the Env: for what acts on every object
+    /// of a database (`call stripe_fdw.sync()` of all targets, `refresh_all()`, pg_dump).
+    pub fn in_own_database(catalog: Catalog) -> Env {
+        let name = format!(
+            "e2e_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        connect()
+            .batch_execute(&format!("create database {name}"))
+            .expect("create database");
+        Env::make(catalog, "", DEFAULT_API_KEY, Some(name))
+    }
+
+    fn make(catalog: Catalog, server_options: &str, key: &str, own: Option<String>) -> Env {
         let fake = FakeStripe::start(Config {
             catalog,
             api_keys: vec![DEFAULT_API_KEY.to_string(), key.to_string()],
             ..Config::default()
         })
         .expect("start fake stripe");
-        let (mut db, notices) = connect_with_notices();
+        let (mut db, notices) = connect_to(own.as_deref());
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
         let tag = format!("t{}_{}", std::process::id(), n);
         let s = format!("stripe_{tag}");
@@ -113,6 +138,7 @@ impl Env {
             server,
             key: key.to_string(),
             notices,
+            own_database: own,
         }
     }
 
@@ -174,6 +200,10 @@ impl Drop for Env {
             "drop schema if exists {} cascade; drop server if exists {} cascade;",
             self.s, self.server
         ));
+        if let Some(name) = &self.own_database {
+            let _ =
+                connect().batch_execute(&format!("drop database if exists {name} with (force)"));
+        }
     }
 }
 

@@ -1,0 +1,313 @@
+-- stripe_fdw sync, part one: the registry of the app's own tables kept equal to stripe_fdw foreign
+-- tables, the column mapping and its checks, and create_sync. See docs/sync.md.
+-- Needs sql/cache.sql (schema stripe_fdw, _handler, _has_column).
+--
+-- Every function pins search_path to pg_catalog, pg_temp and qualifies the rest. So the
+-- expressions of a mapping are compiled with that path too: a function or type of your own in an
+-- expression must be schema-qualified (the target's column types are, by format_type).
+
+-- One row per target table. Names, not OIDs: re-importing the foreign schema (drop + import) or an
+-- app migration that recreates a table keeps its registration.
+create table stripe_fdw.sync_registry (
+    target_schema text not null,
+    target_name   text not null,
+    source_schema text not null,
+    source_name   text not null,
+    columns       jsonb not null default '{}',
+    registered_at timestamptz not null default pg_catalog.now(),
+    synced_at     timestamptz,
+    inserted      bigint,
+    updated       bigint,
+    deleted       bigint,
+    duration      interval,
+    last_error    text,
+    last_error_at timestamptz,
+    primary key (target_schema, target_name)
+);
+-- pg_dump keeps the rows (the table itself is recreated by CREATE EXTENSION).
+select pg_catalog.pg_extension_config_dump('stripe_fdw.sync_registry', '');
+
+comment on table stripe_fdw.sync_registry is
+    'stripe_fdw syncs: one row per table kept equal to a stripe_fdw foreign table by stripe_fdw.create_sync()';
+
+-- Schema and name of a relation, as stored in the registry.
+create function stripe_fdw._sync_name(rel regclass, out nsp text, out rel_name text)
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select n.nspname::text, c.relname::text
+      from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where c.oid = rel
+$$;
+
+-- Raise an error again with the parts a handler caught (RAISE refuses a null option, and an empty
+-- DETAIL or HINT would still be shown).
+create function stripe_fdw._reraise(st text, msg text, det text, hnt text) returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    det := nullif(det, '');
+    hnt := nullif(hnt, '');
+    if det is null and hnt is null then
+        raise exception using errcode = st, message = msg;
+    elsif hnt is null then
+        raise exception using errcode = st, message = msg, detail = det;
+    elsif det is null then
+        raise exception using errcode = st, message = msg, hint = hnt;
+    end if;
+    raise exception using errcode = st, message = msg, detail = det, hint = hnt;
+end
+$$;
+
+-- Is rel a foreign table of this extension's wrapper?
+create function stripe_fdw._is_stripe_table(rel regclass) returns bool
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select exists (
+        select 1
+          from pg_catalog.pg_foreign_table ft
+          join pg_catalog.pg_foreign_server fs on fs.oid = ft.ftserver
+          join pg_catalog.pg_foreign_data_wrapper w on w.oid = fs.srvfdw
+         where ft.ftrelid = rel and w.fdwhandler = stripe_fdw._handler())
+$$;
+
+-- The columns a sync writes into p_target: for each, the SQL expression over the source's columns
+-- that gives its value (alias s), its type, whether it is the key (the Stripe id), and how two of
+-- its values are compared. Checks everything and says what is wrong: the target is a table, the
+-- source a stripe_fdw table with an id, every mapped column exists and can be written, every
+-- expression compiles to one value per row and casts to its column's type, and the key holds the
+-- id. Nothing is read from Stripe: the expressions are tried on a row of nulls.
+create function stripe_fdw._sync_columns(p_target regclass, p_source regclass, p_columns jsonb)
+returns table (col text, expr text, typ text, full_typ text, is_key bool, cmp text)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    kind     "char";
+    nulls    text;
+    key_col  text;
+    first_key text;
+    src_cols text;
+    r        record;
+    e        text;
+    etyp     text;
+    st       text;
+    msg      text;
+    x        record;
+begin
+    select c.relkind into kind from pg_catalog.pg_class c where c.oid = p_target;
+    if kind is null then
+        raise exception 'stripe_fdw: the sync target (oid %) does not exist', p_target::oid using errcode = '42P01';
+    end if;
+    if kind not in ('r', 'p') then
+        raise exception 'stripe_fdw: the sync target % is not a table', p_target
+            using errcode = '42809',
+                  hint = 'The target is a table of your own (e.g. public.products); the source is the stripe_fdw foreign table (e.g. stripe.products).';
+    end if;
+    if p_source is null or not stripe_fdw._is_stripe_table(p_source) then
+        raise exception 'stripe_fdw: the sync source % is not a stripe_fdw foreign table', p_source
+            using errcode = '42809',
+                  hint = 'Import the tables first: import foreign schema stripe from server <server> into stripe; then use e.g. ''stripe.products''.';
+    end if;
+    if not stripe_fdw._has_column(p_source, 'id') then
+        raise exception 'stripe_fdw: the sync source % has no id column', p_source
+            using errcode = '42703', hint = 'Declare the foreign table with its id column.';
+    end if;
+    select string_agg(pg_catalog.quote_ident(a.attname), ', ' order by a.attnum) into src_cols
+      from pg_catalog.pg_attribute a
+     where a.attrelid = p_source and a.attnum > 0 and not a.attisdropped;
+    if p_columns is null or pg_catalog.jsonb_typeof(p_columns) <> 'object' then
+        raise exception 'stripe_fdw: columns must be a JSON object mapping a column of % to an SQL expression', p_target
+            using errcode = '22023', hint = 'E.g. ''{"image": "images[1]", "product_id": "product"}''.';
+    end if;
+    for r in select j.key, j.value from pg_catalog.jsonb_each(p_columns) j loop
+        if pg_catalog.jsonb_typeof(r.value) <> 'string' or pg_catalog.btrim(r.value #>> '{}') = '' then
+            raise exception 'stripe_fdw: the expression for column "%" must be a non-empty string of SQL', r.key
+                using errcode = '22023', detail = 'given: ' || r.value::text;
+        end if;
+        select a.attgenerated, a.attidentity into x
+          from pg_catalog.pg_attribute a
+         where a.attrelid = p_target and a.attname = r.key and a.attnum > 0 and not a.attisdropped;
+        if not found then
+            raise exception 'stripe_fdw: % has no column "%"', p_target, r.key
+                using errcode = '42703',
+                      detail = 'columns of ' || p_target::text || ': ' || (
+                          select string_agg(pg_catalog.quote_ident(a.attname), ', ' order by a.attnum)
+                            from pg_catalog.pg_attribute a
+                           where a.attrelid = p_target and a.attnum > 0 and not a.attisdropped);
+        end if;
+        if x.attgenerated <> '' or x.attidentity = 'a' then
+            raise exception 'stripe_fdw: column "%" of % is generated; it cannot be synced', r.key, p_target
+                using errcode = '428C9', hint = 'Remove it from columns.';
+        end if;
+    end loop;
+
+    -- The key: the single-column primary key, or a unique index on one not-null column (not
+    -- partial, not an expression), that holds the id. A surrogate primary key (say a serial) with
+    -- a unique stripe id column beside it works: the column mapped to id is the key.
+    for r in
+        select a.attname::text as name, i.indisprimary as pk,
+               pg_catalog.btrim(coalesce(p_columns ->> a.attname::text,
+                   case when stripe_fdw._has_column(p_source, a.attname) then pg_catalog.quote_ident(a.attname) end, '')) as mapped
+          from pg_catalog.pg_index i
+          join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+         where i.indrelid = p_target and i.indnkeyatts = 1 and i.indkey[0] > 0 and i.indpred is null
+           and (i.indisprimary or (i.indisunique and a.attnotnull))
+         order by i.indisprimary desc, a.attnum
+    loop
+        if r.mapped in ('id', '"id"', 's.id', 's."id"') then
+            key_col := r.name;
+            exit;
+        end if;
+        e := concat_ws(', ', e, format('%I (%s, %s)', r.name, case when r.pk then 'primary key' else 'unique' end,
+                                       case when r.mapped = '' then 'not mapped' else 'mapped to ' || r.mapped end));
+        first_key := coalesce(first_key, r.name);
+    end loop;
+    if key_col is null and e is null then
+        raise exception 'stripe_fdw: % has no key for the Stripe id', p_target
+            using errcode = '42P10',
+                  hint = 'Give it a single-column primary key (or a unique, not-null column) that holds the Stripe id, e.g. id text primary key.';
+    elsif key_col is null then
+        raise exception 'stripe_fdw: no key column of % holds the Stripe id', p_target
+            using errcode = '22023', detail = 'key columns: ' || e,
+                  hint = format('Map one of them to the source''s id, e.g. {"%s": "id"}.', first_key);
+    end if;
+
+    nulls := format('(select (null::%s).*) s', p_source);
+    for r in
+        select a.attname::text as name, a.atttypid, a.atttypmod, a.attgenerated, a.attidentity
+          from pg_catalog.pg_attribute a
+         where a.attrelid = p_target and a.attnum > 0 and not a.attisdropped
+         order by a.attnum
+    loop
+        e := p_columns ->> r.name;
+        if e is null then
+            if r.attgenerated <> '' or r.attidentity = 'a' or not stripe_fdw._has_column(p_source, r.name) then
+                continue;  -- left alone: its default on insert, untouched on update
+            end if;
+            e := pg_catalog.quote_ident(r.name);
+        end if;
+        -- One value per row: aggregates, window and set-returning functions are refused in WHERE.
+        -- A FOR loop opens a cursor, which also refuses a string of several statements.
+        begin
+            for x in execute format('select pg_catalog.pg_typeof(%s)::text as t from %s where ((%s) is null) is not null', e, nulls, e) loop
+                etyp := x.t;
+            end loop;
+        exception when others then
+            get stacked diagnostics st = returned_sqlstate, msg = message_text;
+            raise exception 'stripe_fdw: the expression for column "%" of % is not a valid expression over %: %', r.name, p_target, p_source, msg
+                using errcode = st, detail = 'expression: ' || e,
+                      hint = 'Columns of ' || p_source::text || ': ' || src_cols || '. Functions and types of your own must be schema-qualified.';
+        end;
+        typ := pg_catalog.format_type(r.atttypid, null);
+        full_typ := pg_catalog.format_type(r.atttypid, r.atttypmod);
+        begin
+            for x in execute format('select (%s)::%s as v from %s', e, typ, nulls) loop
+            end loop;
+        exception when others then
+            get stacked diagnostics st = returned_sqlstate, msg = message_text;
+            raise exception 'stripe_fdw: the expression for column "%" of % gives %, which cannot be cast to %', r.name, p_target, etyp, full_typ
+                using errcode = st, detail = 'expression: ' || e || E'\n' || msg,
+                      hint = 'Change the expression (e.g. add a cast or a conversion) or the column''s type.';
+        end;
+        -- Types without an equality operator (json, xml, point) are compared as text.
+        begin
+            execute format('select null::%1$s is distinct from null::%1$s', typ);
+            cmp := '';
+        exception when undefined_function then
+            cmp := '::text';
+        end;
+        col := r.name;
+        expr := e;
+        is_key := r.name = key_col;
+        return next;
+    end loop;
+end
+$$;
+
+create function stripe_fdw.create_sync(target regclass, source regclass, columns jsonb default '{}')
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    t record;
+    s record;
+begin
+    if create_sync.target is null then
+        raise exception 'stripe_fdw: the sync target must not be null' using errcode = '22004';
+    end if;
+    perform stripe_fdw._sync_columns(create_sync.target, create_sync.source, coalesce(create_sync.columns, '{}'));
+    t := stripe_fdw._sync_name(create_sync.target);
+    s := stripe_fdw._sync_name(create_sync.source);
+    insert into stripe_fdw.sync_registry as g
+           (target_schema, target_name, source_schema, source_name, columns)
+    values (t.nsp, t.rel_name, s.nsp, s.rel_name, coalesce(create_sync.columns, '{}'))
+    on conflict (target_schema, target_name) do update
+       set source_schema = excluded.source_schema,
+           source_name = excluded.source_name,
+           columns = excluded.columns,
+           registered_at = pg_catalog.now();
+end
+$$;
+
+comment on function stripe_fdw.create_sync(regclass, regclass, jsonb) is
+    'Register that table target is kept equal to the stripe_fdw foreign table source (columns: target column -> SQL expression over the source); CALL stripe_fdw.sync() applies it';
+
+-- The registered targets and their sources: one target (an error when it is not registered), or
+-- all whose table exists (a table dropped by a migration keeps its registration for when it is
+-- back).
+create function stripe_fdw._sync_targets(p_target regclass default null)
+returns table (target regclass, source regclass, columns jsonb, source_name text)
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    t_nsp  text;
+    t_name text;
+begin
+    if p_target is not null then
+        select n.nsp, n.rel_name into t_nsp, t_name from stripe_fdw._sync_name(p_target) n;
+        if not exists (select 1 from stripe_fdw.sync_registry g
+                        where g.target_schema = t_nsp and g.target_name = t_name) then
+            raise exception 'stripe_fdw: % is not a sync target', p_target
+                using errcode = '42704',
+                      hint = 'Register it with stripe_fdw.create_sync(target, source, columns).';
+        end if;
+    end if;
+    return query
+    select pg_catalog.to_regclass(format('%I.%I', g.target_schema, g.target_name)),
+           pg_catalog.to_regclass(format('%I.%I', g.source_schema, g.source_name)),
+           g.columns,
+           format('%I.%I', g.source_schema, g.source_name)
+      from stripe_fdw.sync_registry g
+     where (p_target is null or (g.target_schema, g.target_name) = (t_nsp, t_name))
+       and pg_catalog.to_regclass(format('%I.%I', g.target_schema, g.target_name)) is not null
+     order by g.target_schema, g.target_name;
+end
+$$;
+
+-- The effective mapping of a registered target, as sync() will apply it.
+create function stripe_fdw.sync_columns(target regclass)
+returns table (column_name text, expression text, column_type text, is_key bool)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    g record;
+begin
+    select * into g from stripe_fdw._sync_targets(sync_columns.target);
+    if g.source is null then
+        raise exception 'stripe_fdw: the source % of sync target % no longer exists', g.source_name, sync_columns.target
+            using errcode = '42P01', hint = 'Import it again, or register the target again with create_sync.';
+    end if;
+    return query select c.col, c.expr, c.full_typ, c.is_key
+                   from stripe_fdw._sync_columns(g.target, g.source, g.columns) c;
+end
+$$;
+
+comment on function stripe_fdw.sync_columns(regclass) is
+    'The columns stripe_fdw.sync() writes into a target, with the expression over the source and the type of each';
