@@ -66,6 +66,8 @@ fn has_filter(spec: &ObjectSpec, column: &str, op: Op, array: bool) -> bool {
             TextEq(_) | TextEnum(..) | BoolEq(_) => op == Op::Eq && !array,
             ArrayIn { .. } => op == Op::Eq,
             Range(_) => !array && op != Op::Like,
+            // `=`, `IN` (as types[]) and `LIKE 'prefix.%'` (as a wildcard).
+            EventType { .. } => op == Op::Eq || (op == Op::Like && !array),
         })
 }
 

@@ -11,5 +11,6 @@ pub mod options;
 pub mod plan;
 pub mod spec;
 pub mod value;
+pub mod webhook;
 
 pub use error::StripeError;

@@ -133,7 +133,7 @@ fn tables_need_a_known_object() {
             value: "customers".into()
         }
     );
-    assert_eq!(err.hint(), "Known objects are: products, prices.");
+    assert_eq!(err.hint(), "Known objects are: products, prices, events.");
     assert!(validate(
         Scope::Table,
         &opts(&[("object", "prices"), ("estimated_rows", "-3")])

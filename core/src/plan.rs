@@ -26,7 +26,8 @@ pub enum Op {
     Le,
     Gt,
     Ge,
-    /// `LIKE`: the value is the pattern.
+    /// Postgres' built-in `~~` (`LIKE`, case-sensitive); the cond's one value is
+    /// `Scalar::Text(pattern)`. Only a `'prefix.%'` pattern is ever pushed (see [`like_prefix`]).
     Like,
 }
 
@@ -209,6 +210,40 @@ pub fn path_safe_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
+/// The literal prefix of a LIKE pattern Stripe's `type` wildcard can express: `'<prefix>.%'` with
+/// at least one character before the '.', exactly one trailing '%' and no other '%', '_' or '\\'
+/// (no escapes, no single-character wildcards). Returns `"<prefix>."`; anything else is `None`
+/// and stays with Postgres.
+pub fn like_prefix(pattern: &str) -> Option<&str> {
+    let prefix = pattern.strip_suffix('%')?;
+    let ok = prefix.len() > 1 && prefix.ends_with('.') && !prefix.contains(['%', '_', '\\']);
+    ok.then_some(prefix)
+}
+
+/// The one prefix every pushable `LIKE` on `column` implies (the longest, when they nest).
+/// `None`: no pushable LIKE. `Some(None)`: two prefixes no string can both start with.
+fn like_bound(conds: &[Cond], column: &str) -> Option<Option<String>> {
+    let mut acc: Option<String> = None;
+    for c in conds
+        .iter()
+        .filter(|c| c.column == column && c.op == Op::Like && c.values.len() == 1)
+    {
+        let Some(Scalar::Text(pattern)) = c.values.first() else {
+            continue;
+        };
+        let Some(p) = like_prefix(pattern) else {
+            continue;
+        };
+        acc = Some(match acc {
+            None => p.to_string(),
+            Some(prev) if prev.starts_with(p) => prev,
+            Some(prev) if p.starts_with(prev.as_str()) => p.to_string(),
+            Some(_) => return Some(None),
+        });
+    }
+    acc.map(Some)
+}
+
 fn fetch_for(spec: &ObjectSpec, conds: &[Cond]) -> Fetch {
     let ids = text_set(conds, "id").map(|set| {
         set.into_iter()
@@ -297,6 +332,33 @@ fn fetch_for(spec: &ObjectSpec, conds: &[Cond]) -> Fetch {
                     batched = Some((param, set.into_iter().collect(), max, true));
                 }
             }
+            FilterKind::EventType { param, array, max } => {
+                let prefix = match like_bound(conds, f.column) {
+                    None => None,
+                    Some(None) => return Fetch::Nothing,
+                    Some(Some(p)) => Some(p),
+                };
+                let fits = |v: &String| prefix.as_ref().is_none_or(|p| v.starts_with(p.as_str()));
+                let wildcard = prefix.as_ref().map(|p| format!("{p}*"));
+                match text_set(conds, f.column) {
+                    Some(set) => {
+                        // Values the LIKE excludes can match no row.
+                        let set: Vec<String> = set.into_iter().filter(fits).collect();
+                        if set.is_empty() {
+                            return Fetch::Nothing;
+                        }
+                        if set.len() == 1 {
+                            params.extend(set.into_iter().map(|v| (param.to_string(), v)));
+                        } else if batched.is_none() {
+                            batched = Some((array, set, max, true));
+                        } else {
+                            // Another array filter took the batches: the wildcard still narrows.
+                            params.extend(wildcard.map(|w| (param.to_string(), w)));
+                        }
+                    }
+                    None => params.extend(wildcard.map(|w| (param.to_string(), w))),
+                }
+            }
         }
     }
 
@@ -370,3 +432,7 @@ impl Plan {
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "plan_events_tests.rs"]
+mod events_tests;

@@ -49,6 +49,13 @@ pub enum FilterKind {
     Range(&'static str),
     /// `param[]=` for `=` and `IN`, at most `max` values a request (more are sent in batches).
     ArrayIn { param: &'static str, max: usize },
+    /// An event type: `=` as `param=value`; several values (`IN`) as `array=` at most `max` a request
+    /// (never both in one request); `LIKE 'prefix.%'` as `param=prefix.*` (Stripe's wildcard).
+    EventType {
+        param: &'static str,
+        array: &'static str,
+        max: usize,
+    },
 }
 
 /// A pushable filter on one column.

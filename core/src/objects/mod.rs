@@ -1,12 +1,15 @@
 //! The registry of Stripe objects stripe_fdw exposes; adding an object is adding a spec here.
 
+mod events;
 mod prices;
 mod products;
 
+#[cfg(test)]
+use crate::spec::IdsStrategy;
 use crate::spec::ObjectSpec;
 
 /// Every object, in `IMPORT FOREIGN SCHEMA` order.
-pub static ALL: &[&ObjectSpec] = &[&products::PRODUCTS, &prices::PRICES];
+pub static ALL: &[&ObjectSpec] = &[&products::PRODUCTS, &prices::PRICES, &events::EVENTS];
 
 /// Look an object up by its `object` option value.
 pub fn find(name: &str) -> Option<&'static ObjectSpec> {
@@ -43,9 +46,11 @@ mod tests {
     }
 
     #[test]
-    fn find_knows_products_and_prices_only() {
+    fn find_knows_products_prices_and_events_only() {
         assert_eq!(find("products").map(|o| o.endpoint), Some("products"));
         assert_eq!(find("prices").map(|o| o.object_type), Some("price"));
+        assert_eq!(find("events").map(|o| o.ids), Some(IdsStrategy::Retrieve));
+        assert_eq!(names(), vec!["products", "prices", "events"]);
         assert!(find("customers").is_none());
     }
 }

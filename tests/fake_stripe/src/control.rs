@@ -1,4 +1,4 @@
-//! Test control endpoints (no auth, not logged): `/__log`, `/__faults`, `/__reset`.
+//! Test control endpoints (no auth, not logged): `/__log`, `/__faults`, `/__reset`, `/__events/age`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,6 +52,13 @@ impl ResetRequest {
     }
 }
 
+/// Body of `POST /__events/age`: move every existing event this many seconds into the past.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgeRequest {
+    pub seconds: i64,
+}
+
 fn bad_request(msg: String) -> Response {
     error_response(&ApiError::invalid(msg, None))
 }
@@ -94,6 +101,15 @@ pub fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
             lock(&shared.faults).set(FaultConfig::default());
             ok()
         }
+        ("POST", "/__events/age") => match body::<AgeRequest>(req) {
+            Ok(a) if a.seconds >= 0 => {
+                let mut st = lock(&shared.state);
+                st.age_events(a.seconds);
+                Response::json(200, &json!({"ok": true, "events": st.events.len()}))
+            }
+            Ok(_) => bad_request("seconds must be >= 0 (events only move into the past)".into()),
+            Err(e) => bad_request(e),
+        },
         ("POST", "/__reset") => {
             let catalog = body::<ResetRequest>(req).and_then(|r| r.catalog(&shared.catalog));
             let catalog = match catalog {

@@ -65,3 +65,17 @@ pub fn now_unix() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
 }
+
+static SEED_COUNTER: AtomicU64 = AtomicU64::new(1);
+
+/// A seed that differs between servers and processes: event ids must never repeat across the
+/// fakes of one test run, since the extension deduplicates deliveries by event id.
+pub fn fresh_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let n = SEED_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut rng = SplitMix(nanos ^ (u64::from(std::process::id()) << 32) ^ n.rotate_left(17));
+    rng.next_u64()
+}

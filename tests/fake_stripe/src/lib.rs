@@ -1,4 +1,4 @@
-//! fake_stripe: an in-memory, strict fake of Stripe's products and prices API for tests.
+//! fake_stripe: an in-memory, strict fake of Stripe's products, prices and events API for tests.
 //!
 //! Start it in-process with [`FakeStripe::start`]; it serves on 127.0.0.1 from a background
 //! thread with its own tokio runtime and shuts down when dropped.
@@ -6,6 +6,8 @@
 pub mod auth;
 pub mod control;
 pub mod errors;
+pub mod events;
+pub mod events_api;
 pub mod faults;
 pub mod fields;
 pub mod http;
@@ -21,6 +23,7 @@ pub mod seed;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod webhooks;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -77,6 +80,7 @@ impl Default for Config {
 pub struct FakeStripe {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    runtime: tokio::runtime::Handle,
     shutdown: watch::Sender<bool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -110,6 +114,7 @@ impl FakeStripe {
             let _guard = runtime.enter();
             tokio::net::TcpListener::from_std(listener)?
         };
+        let handle = runtime.handle().clone();
         let for_thread = shared.clone();
         let thread = std::thread::Builder::new()
             .name("fake-stripe-main".into())
@@ -120,6 +125,7 @@ impl FakeStripe {
         Ok(FakeStripe {
             addr,
             shared,
+            runtime: handle,
             shutdown: tx,
             thread: Some(thread),
         })
@@ -170,6 +176,57 @@ impl FakeStripe {
     pub fn counts(&self) -> (usize, usize) {
         let st = lock(&self.shared.state);
         (st.products.len(), st.prices.len())
+    }
+}
+
+impl FakeStripe {
+    /// Every stored event, newest first, as `GET /v1/events` shows them (including those past the
+    /// 30-day retention, which the API no longer serves).
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        let st = lock(&self.shared.state);
+        st.events
+            .iter()
+            .rev()
+            .map(|e| serde_json::to_value(e).unwrap_or_default())
+            .collect()
+    }
+
+    /// Move every existing event `seconds` into the past (for the retention and catch-up tests).
+    pub fn age_events(&self, seconds: i64) {
+        lock(&self.shared.state).age_events(seconds);
+    }
+
+    /// The raw body and `Stripe-Signature` header Stripe would POST for `event_id`, signed with
+    /// `secret` at `timestamp` (default now), without sending it: pass them to
+    /// `stripe_fdw.handle_webhook(payload, header)`. `None` when there is no such event.
+    pub fn webhook(
+        &self,
+        event_id: &str,
+        secret: &str,
+        timestamp: Option<i64>,
+    ) -> Option<(String, String)> {
+        webhooks::signed(&self.shared, event_id, secret, timestamp)
+    }
+
+    /// Deliver `event_id` to `url` as Stripe does (POST, signed with `secret` at `timestamp`,
+    /// default now) and return the HTTP status the URL answered; `Err` when it could not be
+    /// reached or there is no such event. Works from sync and async callers alike.
+    pub fn send_webhook(
+        &self,
+        event_id: &str,
+        url: &str,
+        secret: &str,
+        timestamp: Option<i64>,
+    ) -> Result<u16, String> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let shared = self.shared.clone();
+        let (event_id, url, secret) = (event_id.to_string(), url.to_string(), secret.to_string());
+        self.runtime.spawn(async move {
+            let r = webhooks::deliver(&shared, &event_id, &url, &secret, timestamp).await;
+            let _ = tx.send(r);
+        });
+        rx.recv()
+            .map_err(|_| "the fake's runtime stopped before the delivery finished".to_string())?
     }
 }
 

@@ -113,7 +113,10 @@ fn apply_lookup_key(
                     ));
                 }
                 if let Some(other) = state.prices.get_mut(&holder) {
+                    let before = to_json(other);
                     other.lookup_key = None;
+                    let after = to_json(other);
+                    state.note("price.updated", after, Some(&before));
                 }
             }
         }
@@ -273,6 +276,7 @@ pub fn create(state: &mut State, mut p: Params) -> ApiResult<Value> {
     apply_lookup_key(state, &mut price, lookup_key, transfer)?;
     let out = to_json(&price);
     state.prices.push(price);
+    state.note("price.created", out.clone(), None);
     Ok(out)
 }
 
@@ -287,6 +291,7 @@ pub fn update(state: &mut State, id: &str, mut p: Params) -> ApiResult<Value> {
         "expand",
     ])?;
     let mut price = state.prices.get(id).cloned().ok_or_else(|| missing(id))?;
+    let before = to_json(&price);
     if let Some(a) = p.bool("active")? {
         price.active = a;
     }
@@ -306,5 +311,6 @@ pub fn update(state: &mut State, id: &str, mut p: Params) -> ApiResult<Value> {
     if let Some(slot) = state.prices.get_mut(id) {
         *slot = price;
     }
+    state.note("price.updated", out.clone(), Some(&before));
     Ok(out)
 }

@@ -204,6 +204,7 @@ pub fn create(state: &mut State, mut p: Params) -> ApiResult<Value> {
     p.finish()?;
     let out = to_json(&prod);
     state.products.push(prod);
+    state.note("product.created", out.clone(), None);
     Ok(out)
 }
 
@@ -225,6 +226,7 @@ pub fn update(state: &mut State, id: &str, mut p: Params) -> ApiResult<Value> {
         "expand",
     ])?;
     let mut prod = state.products.get(id).cloned().ok_or_else(|| missing(id))?;
+    let before = to_json(&prod);
     if let Some(name) = p.str("name")? {
         if name.is_empty() {
             return Err(ApiError::invalid(
@@ -241,6 +243,7 @@ pub fn update(state: &mut State, id: &str, mut p: Params) -> ApiResult<Value> {
     if let Some(slot) = state.products.get_mut(id) {
         *slot = prod;
     }
+    state.note("product.updated", out.clone(), Some(&before));
     Ok(out)
 }
 
@@ -255,6 +258,9 @@ pub fn delete(state: &mut State, id: &str, p: Params) -> ApiResult<Value> {
             None,
         ));
     }
-    state.products.remove(id);
+    if let Some(gone) = state.products.remove(id) {
+        // Stripe's product.deleted carries the product as it was, not the deletion stub.
+        state.note("product.deleted", to_json(&gone), None);
+    }
     Ok(json!({"id": id, "object": "product", "deleted": true}))
 }

@@ -14,7 +14,8 @@ use crate::ids::request_id;
 use crate::log::LogEntry;
 use crate::params::Params;
 use crate::server::{lock, Shared};
-use crate::{prices, products};
+use crate::state::State;
+use crate::{events, events_api, prices, products, webhooks};
 
 /// What the connection should do with a request.
 pub enum Outcome {
@@ -38,10 +39,12 @@ pub fn error_response(e: &ApiError) -> Response {
 
 pub async fn handle(shared: &Arc<Shared>, req: Request) -> Outcome {
     let rid = request_id();
-    let outcome = if req.path.starts_with("/__") {
+    let outcome = if req.path == webhooks::DELIVER_PATH {
+        Outcome::Reply(webhooks::handle(shared, &req).await)
+    } else if req.path.starts_with("/__") {
         Outcome::Reply(control::handle(shared, &req))
     } else if req.path == "/v1" || req.path.starts_with("/v1/") {
-        api_with_faults(shared, &req).await
+        api_with_faults(shared, &req, &rid).await
     } else {
         Outcome::Reply(error_response(&ApiError::not_found_url(
             &req.method,
@@ -55,7 +58,7 @@ pub async fn handle(shared: &Arc<Shared>, req: Request) -> Outcome {
     }
 }
 
-async fn api_with_faults(shared: &Arc<Shared>, req: &Request) -> Outcome {
+async fn api_with_faults(shared: &Arc<Shared>, req: &Request, rid: &str) -> Outcome {
     let latency = lock(&shared.faults).latency_ms();
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -63,11 +66,11 @@ async fn api_with_faults(shared: &Arc<Shared>, req: &Request) -> Outcome {
     let fault = lock(&shared.faults).check(&req.method, &req.path);
     let (outcome, status) = match &fault {
         None => {
-            let r = api(shared, req);
+            let r = api(shared, req, rid);
             let s = r.status;
             (Outcome::Reply(r), s)
         }
-        Some(rule) => apply_fault(shared, req, rule),
+        Some(rule) => apply_fault(shared, req, rule, rid),
     };
     lock(&shared.log).push(LogEntry {
         method: req.method.clone(),
@@ -81,7 +84,7 @@ async fn api_with_faults(shared: &Arc<Shared>, req: &Request) -> Outcome {
     outcome
 }
 
-fn apply_fault(shared: &Arc<Shared>, req: &Request, rule: &FaultRule) -> (Outcome, u16) {
+fn apply_fault(shared: &Arc<Shared>, req: &Request, rule: &FaultRule, rid: &str) -> (Outcome, u16) {
     match rule.kind {
         FaultKind::Status => {
             let status = rule.status.unwrap_or(500);
@@ -105,7 +108,7 @@ fn apply_fault(shared: &Arc<Shared>, req: &Request, rule: &FaultRule) -> (Outcom
             (Outcome::Reply(r), 200)
         }
         FaultKind::Truncated => {
-            let mut r = api(shared, req);
+            let mut r = api(shared, req, rid);
             r.status = 200;
             if r.body.len() < 64 {
                 let filler = serde_json::json!({"object": "list", "data": [], "has_more": false, "url": req.path});
@@ -114,7 +117,7 @@ fn apply_fault(shared: &Arc<Shared>, req: &Request, rule: &FaultRule) -> (Outcom
             (Outcome::Truncated(r), 200)
         }
         FaultKind::Oversize => {
-            let r = api(shared, req);
+            let r = api(shared, req, rid);
             let size = rule.size_bytes.unwrap_or(20 * 1024 * 1024);
             (Outcome::Reply(oversize(r, size)), 200)
         }
@@ -155,14 +158,14 @@ fn oversize(mut r: Response, size: usize) -> Response {
     r
 }
 
-fn api(shared: &Arc<Shared>, req: &Request) -> Response {
-    match api_inner(shared, req) {
+fn api(shared: &Arc<Shared>, req: &Request, rid: &str) -> Response {
+    match api_inner(shared, req, rid) {
         Ok(v) => Response::json(200, &v),
         Err(e) => error_response(&e),
     }
 }
 
-fn api_inner(shared: &Arc<Shared>, req: &Request) -> ApiResult<Value> {
+fn api_inner(shared: &Arc<Shared>, req: &Request, rid: &str) -> ApiResult<Value> {
     auth::check(req.header("authorization"), &shared.api_keys)?;
     let mut pairs = decode_pairs(req.query.as_bytes());
     if req.method == "POST" {
@@ -170,34 +173,53 @@ fn api_inner(shared: &Arc<Shared>, req: &Request) -> ApiResult<Value> {
     }
     let rest = req.path.trim_start_matches("/v1").trim_start_matches('/');
     let segs: Vec<&str> = rest.split('/').collect();
-    let route = match (req.method.as_str(), segs.as_slice()) {
-        (m, ["products" | "prices", rest @ ..]) if rest.len() <= 1 => {
+    let matched = match (req.method.as_str(), segs.as_slice()) {
+        (m, ["products" | "prices" | "events", rest @ ..]) if rest.len() <= 1 => {
             let id = rest.first().copied();
             match (m, segs[0], id) {
                 (_, _, Some("")) => None,
-                ("GET" | "POST", _, _) => Some((m, segs[0], id)),
+                ("GET", _, _) => Some((m, segs[0], id)),
+                ("POST", "products" | "prices", _) => Some((m, segs[0], id)),
                 ("DELETE", "products", Some(_)) => Some((m, segs[0], id)),
                 _ => None,
             }
         }
         _ => None,
     };
-    let Some((method, resource, id)) = route else {
+    let Some((method, resource, id)) = matched else {
         return Err(ApiError::not_found_url(&req.method, &req.path));
     };
     let params = Params::parse(&pairs)?;
     let mut st = lock(&shared.state);
+    st.changes.clear();
+    let result = route(&mut st, method, resource, id, params);
+    match &result {
+        Ok(_) => events::commit(&mut st, rid, req.header("idempotency-key")),
+        Err(_) => st.changes.clear(),
+    }
+    result
+}
+
+fn route(
+    st: &mut State,
+    method: &str,
+    resource: &str,
+    id: Option<&str>,
+    params: Params,
+) -> ApiResult<Value> {
     match (method, resource, id) {
-        ("GET", "products", None) => products::list(&st, params),
-        ("POST", "products", None) => products::create(&mut st, params),
-        ("GET", "products", Some(id)) => products::retrieve(&st, id, params),
-        ("POST", "products", Some(id)) => products::update(&mut st, id, params),
-        ("DELETE", "products", Some(id)) => products::delete(&mut st, id, params),
-        ("GET", "prices", None) => prices::list(&st, params),
-        ("POST", "prices", None) => prices::create(&mut st, params),
-        ("GET", "prices", Some(id)) => prices::retrieve(&st, id, params),
-        ("POST", "prices", Some(id)) => prices::update(&mut st, id, params),
-        _ => Err(ApiError::not_found_url(&req.method, &req.path)),
+        ("GET", "products", None) => products::list(st, params),
+        ("POST", "products", None) => products::create(st, params),
+        ("GET", "products", Some(id)) => products::retrieve(st, id, params),
+        ("POST", "products", Some(id)) => products::update(st, id, params),
+        ("DELETE", "products", Some(id)) => products::delete(st, id, params),
+        ("GET", "prices", None) => prices::list(st, params),
+        ("POST", "prices", None) => prices::create(st, params),
+        ("GET", "prices", Some(id)) => prices::retrieve(st, id, params),
+        ("POST", "prices", Some(id)) => prices::update(st, id, params),
+        ("GET", "events", None) => events_api::list(st, params),
+        ("GET", "events", Some(id)) => events_api::retrieve(st, id, params),
+        _ => Err(ApiError::not_found_url(method, &format!("/v1/{resource}"))),
     }
 }
 

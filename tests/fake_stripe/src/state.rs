@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use crate::ids::{make_id, now_unix, SplitMix, PRICE_ID_LEN, PRODUCT_ID_LEN};
+use crate::events::{Change, Event};
+use crate::ids::{fresh_seed, make_id, now_unix, SplitMix, PRICE_ID_LEN, PRODUCT_ID_LEN};
 use crate::model::{Price, Product};
 use crate::store::Table;
 
@@ -12,7 +13,13 @@ pub struct State {
     pub prices: Table<Price>,
     /// lookup_key -> price id
     pub lookup: HashMap<String, String>,
+    /// Events recorded by changes made through the API, oldest first.
+    pub events: Table<Event>,
+    /// Changes noted by the request being handled (see [`crate::events::commit`]).
+    pub changes: Vec<Change>,
     rng: SplitMix,
+    /// Event ids: seeded per server (see [`fresh_seed`]).
+    pub(crate) event_rng: SplitMix,
 }
 
 impl Default for State {
@@ -21,7 +28,10 @@ impl Default for State {
             products: Table::default(),
             prices: Table::default(),
             lookup: HashMap::new(),
+            events: Table::default(),
+            changes: Vec::new(),
             rng: SplitMix(0xFA4E_5791_9E00),
+            event_rng: SplitMix(fresh_seed()),
         }
     }
 }
@@ -50,7 +60,10 @@ impl State {
             products,
             prices,
             lookup,
+            events: Table::default(),
+            changes: Vec::new(),
             rng: SplitMix(0xFA4E_5791_9E00 ^ seed),
+            event_rng: SplitMix(fresh_seed()),
         })
     }
 

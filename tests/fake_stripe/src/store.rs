@@ -66,6 +66,11 @@ impl<T: Object> Table<T> {
         self.items.iter()
     }
 
+    /// Mutable access in order; callers must keep ids and the `created` order unchanged.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.items.iter_mut()
+    }
+
     /// Append a new object; callers guarantee `created` is >= every existing one.
     pub fn push(&mut self, item: T) {
         self.index.insert(item.id().to_string(), self.items.len());
