@@ -219,6 +219,16 @@ fn a_join_of_prices_to_products_pushes_the_product_id() {
          where p.id = (select id from {s}.products order by created desc limit 1)",
     );
     assert_eq!(rows.len(), 3);
+    let log = env.take_log();
+    let newest = env.strings("select id from {s}.products order by created desc limit 1");
+    env.take_log();
+    // p.id = (subquery) and pr.product = p.id: Postgres derives pr.product = (subquery), which
+    // is pushed as a parameter.
+    assert!(
+        log.iter()
+            .any(|e| e.path == "/v1/prices" && param(e, "product") == Some(newest[0].as_str())),
+        "{log:?}"
+    );
     let all = env.query("select pr.id from {s}.prices pr join {s}.products p on p.id = pr.product");
     assert_eq!(all.len(), 60);
 }
@@ -332,6 +342,54 @@ fn explain_shows_the_stripe_request() {
         .join("\n");
     assert!(plan.contains("Stripe Requests Sent: 1"), "{plan}");
     assert!(env.take_log().len() == 1, "plain EXPLAIN sends nothing");
+}
+
+#[test]
+fn explain_shows_exactly_what_is_sent_on_the_servers_base_path() {
+    let mut env = Env::new(Catalog::Demo);
+    // A server behind a proxy path: plain EXPLAIN shows that path (nothing is sent, no key read).
+    env.exec(
+        "create server {server}_p foreign data wrapper stripe_wrapper options (api_url 'http://127.0.0.1:9/proxy/v1');
+         create foreign table {s}.prices_p (id text, product text) server {server}_p options (object 'prices')",
+    );
+    // (In text format Postgres' own Filter line prints the constant's newline as it is; the JSON
+    // format shows each property apart.)
+    let plan: serde_json::Value = env.query(
+        "explain (costs off, format json) select * from {s}.prices_p where product = e'a b\nStripe Request: forged'",
+    )[0]
+        .get(0);
+    assert_eq!(
+        plan[0]["Plan"]["Stripe Request"],
+        "GET /proxy/v1/prices?product=a+b%0AStripe+Request%3A+forged&limit=100 (then every page while has_more)",
+        "{plan}"
+    );
+    let shown = env
+        .strings("explain (costs off) select * from {s}.prices_p where id = 'price_1'")
+        .join("\n");
+    assert!(
+        shown.contains("Stripe Request: GET /proxy/v1/prices/price_1"),
+        "{shown}"
+    );
+    // What EXPLAIN ANALYZE shows is the request the fake received, to the byte.
+    env.take_log();
+    let analyzed = env
+        .strings("explain (analyze, costs off, timing off, summary off) select * from {s}.prices where product = 'prod one/..'")
+        .join("\n");
+    let log = env.take_log();
+    let e = log.last().expect("a request");
+    let query: Vec<String> = e
+        .query
+        .iter()
+        .map(|(k, v)| {
+            let enc: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair(k, v)
+                .finish();
+            enc
+        })
+        .collect();
+    let sent = format!("Stripe Request: GET {}?{}", e.path, query.join("&"));
+    assert!(analyzed.contains(&sent), "{analyzed}\nvs {sent}");
+    env.exec("drop server {server}_p cascade");
 }
 
 #[test]
