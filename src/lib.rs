@@ -18,4 +18,14 @@ mod transport;
 pgrx::pg_module_magic!();
 
 pgrx::extension_sql_file!("../sql/cache.sql", name = "cache");
+pgrx::extension_sql_file!(
+    "../sql/cache_catalog.sql",
+    name = "cache_catalog",
+    requires = ["cache"]
+);
+pgrx::extension_sql_file!(
+    "../sql/cache_refresh.sql",
+    name = "cache_refresh",
+    requires = ["cache"]
+);
 pgrx::extension_sql_file!("../sql/cache_checks.sql", name = "cache_checks", finalize);
