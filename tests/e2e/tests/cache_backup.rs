@@ -61,6 +61,18 @@ fn an_unpopulated_cache_says_so_when_read_and_in_cache_status() {
     assert!(st[0].get::<_, bool>(0) && st[0].get::<_, bool>(2));
     assert_eq!(st[0].get::<_, Option<i64>>(1), Some(n));
     env.query("select * from {s}_cache.catalog");
+    // Rows lost behind the registry's back (a dump restored without its table data): told.
+    env.exec("delete from {s}_cache._products_rows");
+    let st = env.query(
+        "select row_count, hint from stripe_fdw.cache_status where object = '{s}_cache.products'",
+    );
+    assert_eq!(st[0].get::<_, Option<i64>>(0), Some(0));
+    let hint: String = st[0].get(1);
+    assert!(
+        hint.contains(&format!("last refresh stored {n}"))
+            && hint.contains("call stripe_fdw.refresh_cache()"),
+        "{hint}"
+    );
     env.exec(
         "delete from stripe_fdw.cache_registry where cache_schema = '{s}_cache';
          drop schema {s}_cache cascade",

@@ -225,3 +225,41 @@ fn cache_drift_formats_a_column_name_with_a_percent_sign_once() {
         env.strings("select id || ':' || \"100%\" || \"%s%I\" from stripe_cache.t order by id");
     assert_eq!(rows, vec!["a:1x", "b:2y", "c:3z"]);
 }
+
+#[test]
+fn a_role_granted_only_the_catalog_reads_it_and_nothing_else() {
+    let mut scratch = Scratch::new(Catalog::Demo);
+    let anon = unique("anon");
+    let env = scratch.env();
+    // docs/cache.md, "Who may make and read a cache": the grants, and nothing else.
+    env.exec(&format!(
+        "create role {anon} nologin;
+         select stripe_fdw.create_cache();
+         grant usage on schema stripe_cache to {anon};
+         grant select on stripe_cache.catalog to {anon};"
+    ));
+    env.exec(&format!("set role {anon}"));
+    let err = env.error("select * from stripe_cache.catalog");
+    assert_eq!(
+        err.code, "55000",
+        "not refreshed yet, and anon is told so: {err:?}"
+    );
+    env.exec("reset role; call stripe_fdw.refresh_cache();");
+    env.exec(&format!("set role {anon}"));
+    let names = env.strings("select name from stripe_cache.catalog");
+    assert_eq!(names, vec!["Hobby", "Pro", "Team"]);
+    for denied in [
+        "select * from stripe_cache.products",
+        "select * from stripe_cache._products_rows",
+        "select * from stripe_fdw.cache_registry",
+        "select * from stripe.products",
+    ] {
+        let err = env.error(denied);
+        assert_eq!(err.code, "42501", "{denied}: {err:?}");
+    }
+    env.exec("reset role");
+    drop(scratch);
+    connect()
+        .batch_execute(&format!("drop role if exists {anon}"))
+        .expect("drop role");
+}
