@@ -28,7 +28,8 @@ create table stripe_fdw.cache_registry (
     duration       interval,
     last_error     text,
     last_error_at  timestamptz,
-    stale_since    timestamptz,
+    stale_since    timestamptz,                -- first mark_cache_stale() since the last refresh
+    marked_at      timestamptz,                -- last mark_cache_stale()
     populated      bool not null default false,
     unique (cache_schema, cache_name)
 );

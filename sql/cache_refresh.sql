@@ -60,8 +60,9 @@ as $$
            row_count = case when err is null then n else r.row_count end,
            duration = case when err is null then pg_catalog.clock_timestamp() - t0 else r.duration end,
            populated = r.populated or err is null,
-           -- A mark that came in while this refresh ran still stands.
-           stale_since = case when err is null and r.stale_since < t0 then null else r.stale_since end,
+           -- A mark that came in while this refresh ran still stands (since that mark).
+           stale_since = case when err is not null then r.stale_since
+                              when r.marked_at >= t0 then r.marked_at end,
            last_error = err,
            last_error_at = case when err is null then null else pg_catalog.clock_timestamp() end
      where r.object = o
@@ -202,7 +203,8 @@ set search_path = pg_catalog, pg_temp
 as $$
     with marked as (
         update stripe_fdw.cache_registry r
-           set stale_since = coalesce(r.stale_since, pg_catalog.clock_timestamp())
+           set stale_since = coalesce(r.stale_since, pg_catalog.clock_timestamp()),
+               marked_at = pg_catalog.clock_timestamp()
          where r.source_object = $1 or r.object = $1
         returning 1)
     select pg_catalog.count(*)::integer from marked

@@ -103,10 +103,8 @@ fn a_dump_restored_while_stripe_is_down_keeps_every_row_and_one_refresh_catches_
     })
     .expect("start fake stripe");
     let dst = unique("cache_restored");
-    connect()
-        .batch_execute(&format!("create database {dst}"))
-        .expect("create database");
     let restored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(Command::new(format!("{bin}/createdb")).arg(&dst));
         run(Command::new(format!("{bin}/pg_restore"))
             .args(["--single-transaction", "--exit-on-error", "-d", &dst])
             .arg(&file));
@@ -200,4 +198,32 @@ fn mark_cache_stale_shows_stale_since_and_refresh_cache_refreshes_stale_caches_f
         "{paths:?}"
     );
     assert_eq!(stale(env), none, "a successful refresh clears the mark");
+
+    // A mark that comes in while a refresh runs (after it read Stripe) outlives that refresh.
+    env.query("select stripe_fdw.mark_cache_stale('products')");
+    env.fake.set_faults(FaultConfig {
+        latency_ms: 1000,
+        rules: vec![],
+    });
+    let db = scratch.name.clone();
+    let refresher = std::thread::spawn(move || {
+        connect_to(&db)
+            .batch_execute("call stripe_fdw.refresh_cache('stripe_cache.products')")
+            .map_err(|e| describe(&e))
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let env = scratch.env();
+    env.query("select stripe_fdw.mark_cache_stale('products')");
+    refresher
+        .join()
+        .expect("no panic")
+        .expect("the refresh succeeds");
+    env.fake.clear_faults();
+    assert_eq!(
+        stale(env),
+        vec![
+            ("stripe_cache.prices".to_string(), false),
+            ("stripe_cache.products".to_string(), true)
+        ]
+    );
 }
