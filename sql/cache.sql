@@ -247,6 +247,11 @@ begin
         if srel is null then
             execute pg_catalog.format('create table %I.%I (like %s)', cache_schema, sname, t.rel);
             srel := pg_catalog.format('%I.%I', cache_schema, sname)::regclass;
+            -- New, empty rows: whatever the registry said of a cache of that name is gone.
+            update stripe_fdw.cache_registry r
+               set populated = false, refreshed_at = null, row_count = null, duration = null,
+                   last_error = null, last_error_at = null, stale_since = null, marked_at = null
+             where r.object = k;
         end if;
         if vrel is null then
             execute pg_catalog.format(

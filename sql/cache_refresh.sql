@@ -77,10 +77,10 @@ begin
     if object is not null then
         return array[stripe_fdw._resolve(object)];
     end if;
-    -- Forget caches whose view or rows table was dropped.
+    -- Forget caches whose rows table was dropped (a dropped view alone: create_cache() makes it
+    -- again over the same rows).
     delete from stripe_fdw.cache_registry r
-     where not exists (select from pg_catalog.pg_class c where c.oid = r.storage)
-        or not exists (select from pg_catalog.pg_class c where c.oid = r.cache_relation);
+     where not exists (select from pg_catalog.pg_class c where c.oid = r.storage);
     return (select coalesce(array_agg(r.object order by r.stale_since nulls last, r.object), '{}')
               from stripe_fdw.cache_registry r);
 end
@@ -232,7 +232,10 @@ $$;
 create view stripe_fdw.cache_status as
 select s.object, s.cache_relation, s.populated, s.refreshed_at, s.age,
        s.row_count, s.duration, s.stale_since, s.last_error, s.last_error_at,
-       case when not s.populated then
+       case when s.cache_relation is null then
+                'Its view was dropped; the rows are kept. Make it again: select stripe_fdw.create_cache('
+                || pg_catalog.quote_literal(s.source_schema) || ', ' || pg_catalog.quote_literal(s.cache_schema) || ');'
+            when not s.populated then
                 'Never refreshed: it has no rows and reading it is an error. Run: call stripe_fdw.refresh_cache();'
             when s.row_count <> s.refreshed_rows then
                 'It holds ' || s.row_count || ' rows where its last refresh stored '
@@ -242,15 +245,16 @@ select s.object, s.cache_relation, s.populated, s.refreshed_at, s.age,
             when s.stale_since is not null then
                 'Marked stale: the next call stripe_fdw.refresh_cache() refreshes it first.'
        end as hint
-  from (select r.object, r.cache_relation, r.populated, r.refreshed_at,
+  from (select r.object,
+               (select c.oid::regclass from pg_catalog.pg_class c where c.oid = r.cache_relation) as cache_relation,
+               r.source_schema, r.cache_schema, r.populated, r.refreshed_at,
                case when r.refreshed_at is not null
                     then greatest(pg_catalog.now() - r.refreshed_at, interval '0') end as age,
                case when r.populated then stripe_fdw._row_count(r.storage) end as row_count,
                case when r.populated then r.row_count end as refreshed_rows,
                r.duration, r.stale_since, r.last_error, r.last_error_at
           from stripe_fdw.cache_registry r
-         where exists (select from pg_catalog.pg_class c where c.oid = r.storage)
-           and exists (select from pg_catalog.pg_class c where c.oid = r.cache_relation)) s
+         where exists (select from pg_catalog.pg_class c where c.oid = r.storage)) s
  order by s.object;
 
 comment on view stripe_fdw.cache_status is

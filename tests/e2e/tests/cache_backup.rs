@@ -29,7 +29,9 @@ fn run(cmd: &mut Command) {
 
 #[test]
 fn an_unpopulated_cache_says_so_when_read_and_in_cache_status() {
-    let mut env = Env::new(Catalog::Demo);
+    // A database of its own: refresh_cache() without an argument refreshes only these caches.
+    let mut scratch = Scratch::new(Catalog::Demo);
+    let env = scratch.env();
     env.exec("select stripe_fdw.create_cache('{s}', '{s}_cache')");
     for rel in ["products", "prices", "catalog"] {
         let err = env.error(&format!("select * from {{s}}_cache.{rel}"));
@@ -73,10 +75,26 @@ fn an_unpopulated_cache_says_so_when_read_and_in_cache_status() {
             && hint.contains("call stripe_fdw.refresh_cache()"),
         "{hint}"
     );
-    env.exec(
-        "delete from stripe_fdw.cache_registry where cache_schema = '{s}_cache';
-         drop schema {s}_cache cascade",
+    // A dropped view: the rows stay, cache_status says how to get it back, create_cache does.
+    env.exec("call stripe_fdw.refresh_cache('{s}_cache.products'); drop view {s}_cache.products");
+    let hint: String = env
+        .query("select hint from stripe_fdw.cache_status where object = '{s}_cache.products'")[0]
+        .get(0);
+    assert!(hint.contains("select stripe_fdw.create_cache("), "{hint}");
+    env.exec("call stripe_fdw.refresh_cache(); select stripe_fdw.create_cache('{s}', '{s}_cache')");
+    let back: i64 = env.query("select count(*) from {s}_cache.products")[0].get(0);
+    assert_eq!(back, n, "the same rows, without a refresh");
+
+    // Made again after its schema was dropped: empty, and said so, whatever the registry knew.
+    env.exec("drop schema {s}_cache cascade; select stripe_fdw.create_cache('{s}', '{s}_cache')");
+    let err = env.error("select * from {s}_cache.products");
+    assert_eq!(err.code, "55000", "{err:?}");
+    let st = env.query(
+        "select populated, row_count, refreshed_at is null from stripe_fdw.cache_status
+          where object = '{s}_cache.products'",
     );
+    assert!(!st[0].get::<_, bool>(0) && st[0].get::<_, bool>(2));
+    assert_eq!(st[0].get::<_, Option<i64>>(1), None);
 }
 
 #[test]
