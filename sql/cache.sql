@@ -1,32 +1,55 @@
--- stripe_fdw cache: materialized views of the live tables, their bookkeeping, refresh, drift and
--- scheduling. See docs/cache.md. Every statement that touches a foreign table or a cache is
--- dynamic SQL (EXECUTE format(...)): the names are only known at call time.
+-- stripe_fdw cache, part one: the registry, the read gate and create_cache(). See docs/cache.md.
+--
+-- A cache of foreign table <source>.<t> is two relations in the cache schema, both made by
+-- create_cache() for the role that called it:
+--   <cache>._<t>_rows  a plain table holding the rows (so pg_dump keeps them and a restore needs
+--                      no Stripe call), refreshed in place by refresh_cache() (sql/cache_refresh.sql);
+--   <cache>.<t>        the view users read: the rows, once the cache was refreshed; before that,
+--                      an ERROR that says so and how to fill it (never a silent empty result).
+-- Every function pins search_path (pg_catalog, pg_temp) and qualifies the extension's objects;
+-- names only known at call time go through format('%I') / regclass, each name formatted once.
 
 create schema if not exists stripe_fdw;
 
--- One row per cache. object is '<cache schema>.<table name>', e.g. 'stripe_cache.products'.
+-- One row per cache. object = format('%I.%I', cache_schema, cache_name): 'stripe_cache.products';
+-- a schema 'a.b' with table 'c' is '"a.b".c', never the same as schema 'a' with table 'b.c'.
 create table stripe_fdw.cache_registry (
     object         text primary key,
+    cache_schema   text not null,
+    cache_name     text not null,
     source_schema  text not null,
     source_name    text not null,
-    cache_relation regclass not null,
+    source_object  text not null,              -- the foreign table's `object` option: 'products'
+    cache_relation regclass not null,          -- the view users read
+    storage        regclass not null unique,   -- the table holding the rows
+    owner          text not null,              -- the role create_cache() made it for
     refreshed_at   timestamptz,
-    row_count      bigint,
+    row_count      bigint,                     -- rows the last successful refresh stored
     duration       interval,
     last_error     text,
     last_error_at  timestamptz,
-    populated      bool not null default false
+    stale_since    timestamptz,                -- first mark_cache_stale() since the last refresh
+    marked_at      timestamptz,                -- last mark_cache_stale()
+    populated      bool not null default false,
+    unique (cache_schema, cache_name)
 );
--- pg_dump keeps the rows (the table itself is recreated by CREATE EXTENSION).
+-- The cache schemas create_cache() made, and for whom (a schema it did not make is refused).
+create table stripe_fdw.cache_schemas (
+    name  text primary key,
+    owner text not null
+);
+-- pg_dump keeps the rows (the tables themselves are recreated by CREATE EXTENSION).
 select pg_catalog.pg_extension_config_dump('stripe_fdw.cache_registry', '');
+select pg_catalog.pg_extension_config_dump('stripe_fdw.cache_schemas', '');
 
 comment on table stripe_fdw.cache_registry is
-    'stripe_fdw caches: one row per materialized view made by stripe_fdw.create_cache()';
+    'stripe_fdw caches: one row per cache made by stripe_fdw.create_cache()';
 
 -- The handler function of this extension (found through the extension's membership, so it does
 -- not matter which schema CREATE EXTENSION ran in).
 create function stripe_fdw._handler() returns oid
 language sql stable
+set search_path = pg_catalog, pg_temp
 as $$
     select p.oid
       from pg_catalog.pg_proc p
@@ -41,6 +64,7 @@ $$;
 -- or a bare table name ('products') when exactly one cache has it.
 create function stripe_fdw._resolve(p_object text) returns text
 language plpgsql stable
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     k text;
@@ -52,15 +76,12 @@ begin
         return k;
     end if;
     select count(*), min(r.object) into n, k
-      from stripe_fdw.cache_registry r
-      join pg_catalog.pg_class c on c.oid = r.cache_relation
-     where c.relname = p_object;
+      from stripe_fdw.cache_registry r where r.cache_name = p_object;
     if n = 1 then
         return k;
     end if;
     select coalesce(string_agg(r.object, ', ' order by r.object), '(none)') into known
-      from stripe_fdw.cache_registry r
-     where exists (select 1 from pg_catalog.pg_class c where c.oid = r.cache_relation);
+      from stripe_fdw.cache_registry r;
     if n > 1 then
         raise exception 'stripe_fdw: cache name "%" is ambiguous', p_object
             using errcode = '42725', detail = 'cached objects: ' || known,
@@ -74,9 +95,82 @@ $$;
 
 create function stripe_fdw._has_column(rel regclass, col name) returns bool
 language sql stable
+set search_path = pg_catalog, pg_temp
 as $$
     select exists (select 1 from pg_catalog.pg_attribute a
                     where a.attrelid = rel and a.attname = col and a.attnum > 0 and not a.attisdropped)
+$$;
+
+-- The columns of rel, quoted, in order, joined with ', ' (each prefixed with alias. when given).
+create function stripe_fdw._columns(rel regclass, alias text default null) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select pg_catalog.string_agg(
+               case when alias is null then '' else alias || '.' end || pg_catalog.quote_ident(a.attname),
+               ', ' order by a.attnum)
+      from pg_catalog.pg_attribute a
+     where a.attrelid = rel and a.attnum > 0 and not a.attisdropped
+$$;
+
+-- The key a cache's rows are told apart by: its id column, else attrs->>'id', else none (null).
+-- alias: the table alias to prefix, or null for none (an index expression).
+create function stripe_fdw._key(rel regclass, alias text default null) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select case when stripe_fdw._has_column(rel, 'id') then coalesce(alias || '.', '') || 'id'
+                when stripe_fdw._has_column(rel, 'attrs')
+                then '(' || coalesce(alias || '.', '') || 'attrs ->> ''id'')' end
+$$;
+
+-- The read gate of every cache view (and catalog): true once the cache was refreshed, else an
+-- ERROR saying so. SECURITY DEFINER so that a role reading a view it was granted (anon through
+-- PostgREST) needs no right on the registry; it only reads the registry row of one cache.
+create function stripe_fdw._cache_ready(rows_table regclass) returns bool
+language plpgsql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    r stripe_fdw.cache_registry;
+begin
+    select * into r from stripe_fdw.cache_registry g where g.storage = rows_table;
+    if not found then
+        raise exception 'stripe_fdw: % is not a registered cache', rows_table
+            using errcode = '55000',
+                  detail = 'Its row in stripe_fdw.cache_registry is missing (a dump restored without the extension''s data?).',
+                  hint = 'Register it again with stripe_fdw.create_cache(), then run: call stripe_fdw.refresh_cache();';
+    end if;
+    if r.populated then
+        return true;
+    end if;
+    raise exception 'stripe_fdw: cache "%" has no rows yet: it has never been refreshed', r.object
+        using errcode = '55000',
+              detail = case when r.last_error is null then 'create_cache() makes empty caches.'
+                            else 'Its last refresh failed at ' || r.last_error_at || ': ' || r.last_error end,
+              hint = 'Fill it from Stripe: call stripe_fdw.refresh_cache();';
+end
+$$;
+
+-- Refuse a relation in the cache schema that create_cache() did not make for this role.
+create function stripe_fdw._own_relation(rel regclass, expected regclass, what text) returns void
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if rel is null then
+        return;
+    end if;
+    if expected is distinct from rel
+       or (select c.relowner from pg_catalog.pg_class c where c.oid = rel)
+          is distinct from (select r.oid from pg_catalog.pg_roles r where r.rolname = current_user) then
+        raise exception 'stripe_fdw: % already exists and was not made by stripe_fdw.create_cache() for role "%"',
+                        rel, current_user
+            using errcode = '42P07',
+                  detail = 'create_cache() needs it for ' || what || '; it will not read, fill or serve a relation someone else made.',
+                  hint = 'Drop or rename it if it is yours to drop, or pass another cache_schema to create_cache().';
+    end if;
+end
 $$;
 
 create function stripe_fdw.create_cache(
@@ -84,14 +178,22 @@ create function stripe_fdw.create_cache(
     cache_schema  text default 'stripe_cache'
 ) returns setof regclass
 language plpgsql
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     h      oid := stripe_fdw._handler();
     src_ns oid := pg_catalog.to_regnamespace(pg_catalog.quote_ident(source_schema));
-    r      record;
-    rel    regclass;
-    kind   "char";
-    made   text[] := '{}';
+    me     oid := (select r.oid from pg_catalog.pg_roles r where r.rolname = current_user);
+    ns     oid;
+    t      record;
+    reg    stripe_fdw.cache_registry;
+    k      text;
+    vname  text;
+    sname  text;
+    vrel   regclass;
+    srel   regclass;
+    kexpr  text;
+    made   int := 0;
 begin
     if h is null then
         raise exception 'stripe_fdw: the stripe_fdw_handler function of the extension was not found';
@@ -101,9 +203,26 @@ begin
             using errcode = '3F000',
                   hint = 'Import the tables first: import foreign schema stripe from server <server> into ' || pg_catalog.quote_ident(source_schema) || ';';
     end if;
-    execute format('create schema if not exists %I', cache_schema);
-    for r in
-        select c.relname::text as name
+    -- The cache schema: made here, or made here before for this role (and still owned by it).
+    ns := pg_catalog.to_regnamespace(pg_catalog.quote_ident(cache_schema));
+    if ns is null then
+        execute pg_catalog.format('create schema %I', cache_schema);
+        insert into stripe_fdw.cache_schemas as s (name, owner) values (cache_schema, current_user)
+            on conflict (name) do update set owner = excluded.owner;
+    elsif not exists (select 1 from stripe_fdw.cache_schemas s
+                       where s.name = cache_schema and s.owner = current_user)
+          or (select n.nspowner from pg_catalog.pg_namespace n where n.oid = ns) <> me then
+        raise exception 'stripe_fdw: schema "%" already exists and was not made by stripe_fdw.create_cache() for role "%"',
+                        cache_schema, current_user
+            using errcode = '42P07',
+                  detail = 'A cache schema holds only what create_cache() made: it will not fill or serve relations someone else could have made there.',
+                  hint = 'Pass a schema name that does not exist yet; create_cache() makes it.';
+    end if;
+
+    for t in
+        select c.oid::regclass as rel, c.relname::text as name,
+               coalesce((select pg_catalog.substr(o, 8) from pg_catalog.unnest(ft.ftoptions) o
+                          where o like 'object=%' limit 1), c.relname::text) as object
           from pg_catalog.pg_class c
           join pg_catalog.pg_foreign_table ft on ft.ftrelid = c.oid
           join pg_catalog.pg_foreign_server fs on fs.oid = ft.ftserver
@@ -111,236 +230,91 @@ begin
          where c.relnamespace = src_ns and w.fdwhandler = h
          order by c.relname
     loop
-        rel := pg_catalog.to_regclass(format('%I.%I', cache_schema, r.name));
-        if rel is not null then
-            select c.relkind into kind from pg_catalog.pg_class c where c.oid = rel;
-            if kind <> 'm' then
-                raise exception 'stripe_fdw: %.% exists and is not a materialized view', cache_schema, r.name
-                    using errcode = '42P07';
-            end if;
-        else
-            execute format('create materialized view %I.%I as select * from %I.%I with no data',
-                           cache_schema, r.name, source_schema, r.name);
-            rel := format('%I.%I', cache_schema, r.name)::regclass;
+        k := pg_catalog.format('%I.%I', cache_schema, t.name);
+        vname := t.name;
+        sname := case when pg_catalog.octet_length(t.name) <= 57 then '_' || t.name || '_rows'
+                      else '_rows_' || pg_catalog.md5(t.name) end;
+        vrel := pg_catalog.to_regclass(pg_catalog.format('%I.%I', cache_schema, vname));
+        srel := pg_catalog.to_regclass(pg_catalog.format('%I.%I', cache_schema, sname));
+        select * into reg from stripe_fdw.cache_registry r where r.object = k;
+        if found and reg.owner <> current_user then
+            raise exception 'stripe_fdw: cache % was made by create_cache() for role "%", not "%"',
+                            k, reg.owner, current_user
+                using errcode = '42P07', hint = 'Call create_cache() as that role, or pass another cache_schema.';
         end if;
-        if stripe_fdw._has_column(rel, 'id') then
-            -- Unique: REFRESH ... CONCURRENTLY needs it.
-            execute format('create unique index if not exists %I on %s (id)', r.name || '_id_key', rel);
-        else
-            raise exception 'stripe_fdw: %.% has no id column; it cannot be cached', source_schema, r.name;
+        perform stripe_fdw._own_relation(vrel, reg.cache_relation, 'the cache view of ' || t.rel::text);
+        perform stripe_fdw._own_relation(srel, reg.storage, 'the rows of ' || t.rel::text);
+        if srel is null then
+            execute pg_catalog.format('create table %I.%I (like %s)', cache_schema, sname, t.rel);
+            srel := pg_catalog.format('%I.%I', cache_schema, sname)::regclass;
+            -- New, empty rows: whatever the registry said of a cache of that name is gone.
+            update stripe_fdw.cache_registry r
+               set populated = false, refreshed_at = null, row_count = null, duration = null,
+                   last_error = null, last_error_at = null, stale_since = null, marked_at = null
+             where r.object = k;
         end if;
-        if stripe_fdw._has_column(rel, 'product') then
-            execute format('create index if not exists %I on %s (product)', r.name || '_product_idx', rel);
+        if vrel is null then
+            execute pg_catalog.format(
+                'create view %I.%I as select s.* from %s s where stripe_fdw._cache_ready(%L::regclass)',
+                cache_schema, vname, srel, srel::oid);
+            vrel := pg_catalog.format('%I.%I', cache_schema, vname)::regclass;
         end if;
-        if stripe_fdw._has_column(rel, 'active') then
-            execute format('create index if not exists %I on %s (active)', r.name || '_active_idx', rel);
+        execute pg_catalog.format('comment on table %s is %L', srel,
+            'stripe_fdw: the rows of cache ' || k || ' (read the view ' || vrel::text || '; filled by call stripe_fdw.refresh_cache())');
+        -- Indexes: the key (unique), prices by product, and active.
+        kexpr := stripe_fdw._key(srel);
+        if kexpr is not null then
+            perform stripe_fdw._index(srel, t.name || '_id_key', kexpr, true);
+        end if;
+        if stripe_fdw._has_column(srel, 'product') then
+            perform stripe_fdw._index(srel, t.name || '_product_idx', 'product', false);
+        elsif t.object = 'prices' and stripe_fdw._has_column(srel, 'attrs') then
+            perform stripe_fdw._index(srel, t.name || '_product_idx', '(attrs ->> ''product'')', false);
+        end if;
+        if stripe_fdw._has_column(srel, 'active') then
+            perform stripe_fdw._index(srel, t.name || '_active_idx', 'active', false);
         end if;
         insert into stripe_fdw.cache_registry as g
-               (object, source_schema, source_name, cache_relation, populated)
-        values (cache_schema || '.' || r.name, source_schema, r.name, rel,
-                (select c.relispopulated from pg_catalog.pg_class c where c.oid = rel))
+               (object, cache_schema, cache_name, source_schema, source_name, source_object,
+                cache_relation, storage, owner)
+        values (k, cache_schema, t.name, source_schema, t.name, t.object, vrel, srel, current_user)
         on conflict (object) do update
-           set source_schema = excluded.source_schema,
-               source_name = excluded.source_name,
-               cache_relation = excluded.cache_relation,
-               populated = excluded.populated;
-        made := made || r.name;
-        return next rel;
+           set source_schema = excluded.source_schema, source_name = excluded.source_name,
+               source_object = excluded.source_object, cache_relation = excluded.cache_relation,
+               storage = excluded.storage;
+        made := made + 1;
+        return next vrel;
     end loop;
-    if cardinality(made) = 0 then
+    if made = 0 then
         raise exception 'stripe_fdw: no stripe_fdw foreign tables in schema "%"', source_schema
             using errcode = '42P01',
                   hint = 'Import them first: import foreign schema stripe from server <server> into ' || pg_catalog.quote_ident(source_schema) || ';';
     end if;
-    -- The storefront view (the Next.js subscription template's shape): active products, each with
-    -- its active prices by unit_amount, sorted by metadata.index (non-numeric or missing: last).
-    if pg_catalog.to_regclass(format('%I.products', cache_schema)) is not null
-       and pg_catalog.to_regclass(format('%I.prices', cache_schema)) is not null then
-        execute format($v$
-            create or replace view %1$I.catalog as
-            select p.id,
-                   p.name,
-                   p.description,
-                   p.images,
-                   p.metadata,
-                   p.marketing_features,
-                   p.default_price,
-                   case when p.metadata->>'index' ~ '^\s*-?[0-9]{1,18}\s*$'
-                        then (p.metadata->>'index')::bigint end as sort_index,
-                   coalesce((
-                       select jsonb_agg(jsonb_build_object(
-                                  'id', x.id,
-                                  'currency', x.currency,
-                                  'unit_amount', x.unit_amount,
-                                  'type', x.type,
-                                  'interval', x.recurring_interval,
-                                  'interval_count', x.recurring_interval_count,
-                                  'trial_period_days', x.trial_period_days,
-                                  'lookup_key', x.lookup_key,
-                                  'nickname', x.nickname,
-                                  'metadata', x.metadata)
-                              order by x.unit_amount nulls last, x.id)
-                         from %1$I.prices x
-                        where x.product = p.id and x.active), '[]'::jsonb) as prices
-              from %1$I.products p
-             where p.active
-             order by sort_index nulls last, p.name, p.id
-        $v$, cache_schema);
-    end if;
+    perform stripe_fdw._create_catalog(cache_schema);
 end
 $$;
 
 comment on function stripe_fdw.create_cache(text, text) is
-    'Create (idempotently) a materialized view per stripe_fdw foreign table of source_schema in cache_schema, plus cache_schema.catalog; fill them with CALL stripe_fdw.refresh_cache()';
+    'Create (idempotently) a cache per stripe_fdw foreign table of source_schema in cache_schema, plus cache_schema.catalog; fill them with CALL stripe_fdw.refresh_cache()';
 
--- The error COMMIT raises in an atomic context (a function is always one).
-create function stripe_fdw._atomic_commit_error() returns text
-language plpgsql volatile
-as $$
-declare
-    m text;
-begin
-    begin
-        commit;
-    exception when invalid_transaction_termination then
-        get stacked diagnostics m = message_text;
-    end;
-    return m;
-end
-$$;
-
--- Refresh one cache (object) or all of them (null). A PROCEDURE: after a failure it records the
--- error in the registry and COMMITs before re-raising, so cache_status shows it while the error
--- still reaches the caller (and pg_cron marks the run failed). Inside an explicit transaction
--- block COMMIT is impossible: then the error is raised and the status is not recorded.
-create procedure stripe_fdw.refresh_cache(object text default null)
+-- An index named name on rel (expr: a column name or a parenthesized expression); an existing
+-- relation of that name must be an index on rel.
+create function stripe_fdw._index(rel regclass, name text, expr text, is_unique bool) returns void
 language plpgsql
+set search_path = pg_catalog, pg_temp
 as $$
 declare
-    can_commit bool;
-    objs       text[];
-    o          text;
-    rel        regclass;
-    is_pop     bool;
-    t0         timestamptz;
-    n          bigint;
-    e_state    text;
-    e_msg      text;
-    e_detail   text;
-    e_hint     text;
-    f_state    text;
-    f_msg      text;
-    f_detail   text;
-    f_hint     text;
-    failed     text[] := '{}';
+    nsp  text := (select n.nspname from pg_catalog.pg_class c
+                    join pg_catalog.pg_namespace n on n.oid = c.relnamespace where c.oid = rel);
+    have regclass := pg_catalog.to_regclass(pg_catalog.format('%I.%I', nsp, name));
 begin
-    -- Can this CALL commit? Not inside a transaction block (BEGIN; CALL ...), a multi-statement
-    -- query string, a function or another atomic context. Probe it without side effects: COMMIT
-    -- inside an exception block always fails, but with 'cannot commit while a subtransaction is
-    -- active' when the context could commit, and with the same error as in a function (always
-    -- atomic) when it could not. (Compared with that reference, so it works in any lc_messages.)
-    begin
-        commit;
-    exception when invalid_transaction_termination then
-        get stacked diagnostics e_msg = message_text;
-    end;
-    can_commit := e_msg is distinct from stripe_fdw._atomic_commit_error();
-    e_msg := null;
-
-    if object is null then
-        -- Forget caches whose materialized view was dropped.
-        delete from stripe_fdw.cache_registry r
-         where not exists (select 1 from pg_catalog.pg_class c where c.oid = r.cache_relation);
-        select array_agg(r.object order by r.object) into objs from stripe_fdw.cache_registry r;
-    else
-        objs := array[stripe_fdw._resolve(object)];
+    if have is not null then
+        if not exists (select 1 from pg_catalog.pg_index i where i.indexrelid = have and i.indrelid = rel) then
+            perform stripe_fdw._own_relation(have, null, 'an index of ' || rel::text);
+        end if;
+        return;
     end if;
-
-    foreach o in array coalesce(objs, '{}') loop
-        select r.cache_relation, c.relispopulated into rel, is_pop
-          from stripe_fdw.cache_registry r
-          join pg_catalog.pg_class c on c.oid = r.cache_relation
-         where r.object = o;
-        if not found then
-            if object is not null then
-                raise exception 'stripe_fdw: the materialized view of cache "%" no longer exists', o
-                    using errcode = '42P01', hint = 'Recreate it with stripe_fdw.create_cache().';
-            end if;
-            continue;  -- dropped meanwhile
-        end if;
-        t0 := pg_catalog.clock_timestamp();
-        e_state := null;
-        begin
-            if is_pop then
-                execute format('refresh materialized view concurrently %s', rel);
-            else
-                execute format('refresh materialized view %s', rel);
-            end if;
-            execute format('select count(*) from %s', rel) into n;
-            -- REFRESH leaves the statistics as they were (empty after the first one), and the
-            -- catalog view's per-product lookups then plan as sequential scans: 5 s instead of
-            -- 0.3 s for 10,000 products. Fresh statistics make them index scans.
-            execute format('analyze %s', rel);
-        exception when others then
-            get stacked diagnostics e_state = returned_sqlstate, e_msg = message_text,
-                                    e_detail = pg_exception_detail, e_hint = pg_exception_hint;
-        end;
-        if e_state is null then
-            update stripe_fdw.cache_registry
-               set refreshed_at = t0, row_count = n,
-                   duration = pg_catalog.clock_timestamp() - t0,
-                   last_error = null, last_error_at = null, populated = true
-             where cache_registry.object = o;
-        else
-            update stripe_fdw.cache_registry
-               set last_error = e_msg, last_error_at = pg_catalog.clock_timestamp()
-             where cache_registry.object = o;
-            failed := failed || o;
-            if f_state is null then
-                f_state := e_state; f_msg := e_msg; f_detail := e_detail; f_hint := e_hint;
-            end if;
-        end if;
-        if can_commit then
-            commit;
-        end if;
-    end loop;
-
-    if f_state is not null then
-        if cardinality(failed) > 1 then
-            f_detail := concat_ws(E'\n', nullif(f_detail, ''),
-                                  'stripe_fdw: caches that failed to refresh: ' || array_to_string(failed, ', '));
-        end if;
-        f_detail := nullif(f_detail, '');
-        f_hint := nullif(f_hint, '');
-        if f_detail is null and f_hint is null then
-            raise exception using errcode = f_state, message = f_msg;
-        elsif f_hint is null then
-            raise exception using errcode = f_state, message = f_msg, detail = f_detail;
-        elsif f_detail is null then
-            raise exception using errcode = f_state, message = f_msg, hint = f_hint;
-        else
-            raise exception using errcode = f_state, message = f_msg, detail = f_detail, hint = f_hint;
-        end if;
-    end if;
+    execute pg_catalog.format('create %s index %I on %s (%s)',
+                              case when is_unique then 'unique' else '' end, name, rel, expr);
 end
 $$;
-
-comment on procedure stripe_fdw.refresh_cache(text) is
-    'Refresh one cache or all (CALL, not SELECT); on failure the old rows stay, the error is recorded in cache_status and re-raised';
-
-create view stripe_fdw.cache_status as
-select r.object,
-       r.cache_relation,
-       r.refreshed_at,
-       case when r.refreshed_at is not null
-            then greatest(pg_catalog.now() - r.refreshed_at, interval '0') end as age,
-       r.row_count,
-       r.duration,
-       r.last_error,
-       r.last_error_at
-  from stripe_fdw.cache_registry r
- where exists (select 1 from pg_catalog.pg_class c where c.oid = r.cache_relation)
- order by r.object;
-
-comment on view stripe_fdw.cache_status is
-    'One row per stripe_fdw cache: when it was refreshed, how old it is, its size and last error';

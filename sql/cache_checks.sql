@@ -1,54 +1,55 @@
--- stripe_fdw cache, part two: drift against a live read, and the pg_cron schedule.
--- Needs sql/cache.sql (the registry and refresh_cache).
+-- stripe_fdw cache, part three: drift against a live read, and the pg_cron schedule.
+-- Needs sql/cache.sql (the registry) and sql/cache_refresh.sql (refresh_cache).
 
 -- Rows that differ between the cache and a live read of its source: added (in Stripe, not in the
 -- cache), removed (in the cache, not in Stripe), changed (in both, different attrs / row).
+-- Column names are quoted once and passed as format() arguments, never as part of a format string.
 create function stripe_fdw.cache_drift(object text)
 returns table (id text, change text)
 language plpgsql
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     k    text := stripe_fdw._resolve(object);
     reg  stripe_fdw.cache_registry;
     src  regclass;
-    pop  bool;
-    cols text;
-    cmp  text;
+    sel  text;
 begin
     select * into reg from stripe_fdw.cache_registry r where r.object = k;
-    select c.relispopulated into pop from pg_catalog.pg_class c where c.oid = reg.cache_relation;
-    if pop is null then
-        raise exception 'stripe_fdw: the materialized view of cache "%" no longer exists', k
+    if not exists (select from pg_catalog.pg_class c where c.oid = reg.storage) then
+        raise exception 'stripe_fdw: the rows table of cache "%" no longer exists', k
             using errcode = '42P01', hint = 'Recreate it with stripe_fdw.create_cache().';
     end if;
-    if not pop then
+    if not reg.populated then
         raise exception 'stripe_fdw: cache "%" has not been refreshed yet', k
-            using errcode = '55000', hint = format('CALL stripe_fdw.refresh_cache(%L);', k);
+            using errcode = '55000', hint = pg_catalog.format('call stripe_fdw.refresh_cache(%L);', k);
     end if;
-    src := pg_catalog.to_regclass(format('%I.%I', reg.source_schema, reg.source_name));
+    src := pg_catalog.to_regclass(pg_catalog.format('%I.%I', reg.source_schema, reg.source_name));
     if src is null then
         raise exception 'stripe_fdw: the source table %.% of cache "%" no longer exists',
                         reg.source_schema, reg.source_name, k using errcode = '42P01';
     end if;
-    if stripe_fdw._has_column(reg.cache_relation, 'attrs') and stripe_fdw._has_column(src, 'attrs') then
-        cmp := 'select x.id::text as id, x.attrs as v from (select id, attrs from %s) x';
-    else
-        -- The cache's columns (the source's columns when the cache was made).
-        select string_agg(pg_catalog.quote_ident(a.attname), ', ' order by a.attnum) into cols
-          from pg_catalog.pg_attribute a
-         where a.attrelid = reg.cache_relation and a.attnum > 0 and not a.attisdropped;
-        cmp := format('select x.id::text as id, to_jsonb(x) as v from (select %s from %%s) x', cols);
+    if stripe_fdw._key(reg.storage) is null then
+        raise exception 'stripe_fdw: cache "%" has neither an id nor an attrs column: its rows cannot be told apart', k
+            using errcode = '0A000', hint = 'Declare id (or attrs) on the foreign table and recreate the cache.';
     end if;
-    return query execute format($q$
+    -- Compare attrs when both have it, else the cache's columns (the source's when it was made).
+    if stripe_fdw._has_column(reg.storage, 'attrs') and stripe_fdw._has_column(src, 'attrs') then
+        sel := 'x.attrs::jsonb';
+    else
+        sel := 'pg_catalog.to_jsonb(x.*)';
+    end if;
+    return query execute pg_catalog.format($q$
+        with s as (select %1$s::text as id, %2$s as v from (select %3$s from %4$s) x),
+             c as (select %1$s::text as id, %2$s as v from (select %3$s from %5$s) x)
         select coalesce(s.id, c.id) as id,
                case when c.id is null then 'added'
                     when s.id is null then 'removed'
                     else 'changed' end as change
-          from (%s) s
-          full join (%s) c on s.id = c.id
+          from s full join c on s.id = c.id
          where s.id is null or c.id is null or s.v is distinct from c.v
          order by 1
-    $q$, format(cmp, src), format(cmp, reg.cache_relation));
+    $q$, stripe_fdw._key(reg.storage, 'x'), sel, stripe_fdw._columns(reg.storage), src, reg.storage);
 end
 $$;
 
@@ -59,6 +60,7 @@ comment on function stripe_fdw.cache_drift(text) is
 
 create function stripe_fdw._cron_check() returns text
 language plpgsql stable
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     v text;
@@ -79,6 +81,7 @@ $$;
 -- dividing an hour -> '*/N * * * *', whole hours dividing a day -> '0 */N * * *'.
 create function stripe_fdw._cron_schedule(every interval, cron_version text default null) returns text
 language plpgsql immutable
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     s numeric := extract(epoch from every);
@@ -114,6 +117,7 @@ $$;
 
 create function stripe_fdw.schedule_refresh(every interval default '5 minutes') returns bigint
 language plpgsql
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     v text := stripe_fdw._cron_check();
@@ -130,6 +134,7 @@ comment on function stripe_fdw.schedule_refresh(interval) is
 
 create function stripe_fdw.unschedule_refresh() returns bool
 language plpgsql
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform stripe_fdw._cron_check();

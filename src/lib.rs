@@ -22,6 +22,16 @@ mod values;
 pgrx::pg_module_magic!();
 
 pgrx::extension_sql_file!("../sql/cache.sql", name = "cache");
+pgrx::extension_sql_file!(
+    "../sql/cache_catalog.sql",
+    name = "cache_catalog",
+    requires = ["cache"]
+);
+pgrx::extension_sql_file!(
+    "../sql/cache_refresh.sql",
+    name = "cache_refresh",
+    requires = ["cache"]
+);
 pgrx::extension_sql_file!("../sql/cache_checks.sql", name = "cache_checks", finalize);
 pgrx::extension_sql_file!("../sql/sync.sql", name = "sync", requires = ["cache"]);
 pgrx::extension_sql_file!(

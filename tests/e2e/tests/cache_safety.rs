@@ -1,0 +1,265 @@
+//! The cache's privilege hygiene (issue 9 item 7): pinned search_path, no cache squatting,
+//! unambiguous registry names, and column names formatted once by cache_drift.
+
+mod support;
+
+use e2e::*;
+use support::{unique, Scratch};
+
+/// Functions a role with CREATE on public can plant, each a better match than pg_catalog's
+/// (variadic "any" / polymorphic) for calls the extension makes. Each records the call and
+/// makes the planting role superuser when a superuser runs it.
+const TRAPS: &[(&str, &str, &str)] = &[
+    ("format", "text, regclass", "text"),
+    ("format", "text, text", "text"),
+    ("format", "text, text, text", "text"),
+    ("format", "text, text, regclass", "text"),
+    ("format", "text, regclass, text", "text"),
+    ("format", "text, text, oid", "text"),
+    ("format", "text, text, text, oid", "text"),
+    ("format", "text, text, text, text", "text"),
+    ("format", "text, text, text, regclass, text, text", "text"),
+    ("concat_ws", "text, text, text", "text"),
+    ("array_to_string", "text[], text", "text"),
+    ("cardinality", "text[]", "integer"),
+];
+
+#[test]
+fn a_role_with_create_on_public_cannot_run_code_as_the_superuser_who_refreshes() {
+    let mut scratch = Scratch::new(Catalog::Demo);
+    let evil = unique("evil");
+    let env = scratch.env();
+    env.exec(&format!(
+        "create role {evil} login;
+         grant create on schema public to {evil};
+         create table public.pwned (what text);
+         grant insert on public.pwned to public;"
+    ));
+    env.exec(&format!("set role {evil}"));
+    for (name, args, ret) in TRAPS {
+        env.exec(&format!(
+            "create function public.{name}({args}) returns {ret} language plpgsql as $f$
+             begin
+               insert into public.pwned values ('{name}({args})');
+               begin execute 'alter role {evil} superuser'; exception when others then null; end;
+               return null;
+             end $f$"
+        ));
+    }
+    env.exec("reset role");
+    // The trap works on an unpinned call (rolled back: only a proof that the test can fail).
+    env.exec("begin; select format('%s', 'pg_class'::regclass)");
+    let sprung: i64 = env.query("select count(*) from public.pwned")[0].get(0);
+    env.exec("rollback");
+    assert_eq!(
+        sprung, 1,
+        "the planted format(text, regclass) catches plain calls"
+    );
+
+    // A superuser with the default search_path ("$user", public) uses the whole cache API.
+    env.exec("set search_path = \"$user\", public");
+    env.exec("select stripe_fdw.create_cache()");
+    env.exec("call stripe_fdw.refresh_cache()");
+    assert_eq!(
+        env.strings("show search_path"),
+        vec!["\"$user\", public"],
+        "refresh_cache gives the caller's search_path back"
+    );
+    env.exec("call stripe_fdw.refresh_cache('stripe_cache.products')");
+    env.query("select * from stripe_fdw.cache_drift('stripe_cache.products')");
+    env.query("select * from stripe_fdw.cache_drift('prices')");
+    env.query("select stripe_fdw.mark_cache_stale('products')");
+    env.query("select * from stripe_fdw.cache_status");
+    env.query("select * from stripe_cache.catalog");
+    env.exec("call stripe_fdw.refresh_cache()");
+    env.exec("begin; call stripe_fdw.refresh_cache(); commit");
+    env.query("select stripe_fdw.create_cache()");
+
+    let pwned = env.strings("select what from public.pwned");
+    let superuser: bool = env.query(&format!(
+        "select rolsuper from pg_roles where rolname = '{evil}'"
+    ))[0]
+        .get(0);
+    assert!(pwned.is_empty(), "planted functions ran: {pwned:?}");
+    assert!(!superuser, "{evil} became superuser");
+
+    // Every SQL function of the extension pins search_path; refresh_cache (a procedure that
+    // COMMITs, which PostgreSQL forbids with a SET clause) pins it in its body instead.
+    let unpinned = env.strings(
+        "select p.oid::regprocedure::text from pg_proc p
+           join pg_depend d on d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
+           join pg_extension e on e.oid = d.refobjid and e.extname = 'stripe_fdw'
+           join pg_language l on l.oid = p.prolang and l.lanname in ('sql', 'plpgsql')
+          where not coalesce('search_path=pg_catalog, pg_temp' = any(p.proconfig), false)
+          order by 1",
+    );
+    assert_eq!(unpinned, vec!["stripe_fdw.refresh_cache(text)"]);
+    drop(scratch);
+    connect()
+        .batch_execute(&format!("drop role if exists {evil}"))
+        .expect("drop role");
+}
+
+#[test]
+fn create_cache_refuses_a_schema_or_relation_it_did_not_make_for_the_caller() {
+    let mut scratch = Scratch::new(Catalog::Demo);
+    let squat = unique("squat");
+    let db = scratch.name.clone();
+    let env = scratch.env();
+    env.exec(&format!(
+        "create role {squat} login; grant create on database {db} to {squat};
+         grant usage on schema stripe to {squat};"
+    ));
+    // The issue's scenario: a low-privileged role makes stripe_cache.products with its rows (a
+    // materialized view, as the caches used to be).
+    env.exec(&format!(
+        "set role {squat};
+         create schema stripe_cache;
+         create materialized view stripe_cache.products as
+           select 'prod_evil'::text as id, 'Free'::text as name, true as active;
+         create unique index products_id_key on stripe_cache.products (id);
+         reset role;"
+    ));
+    let err = env.error("select stripe_fdw.create_cache()");
+    assert_eq!(err.code, "42P07", "{err:?}");
+    assert!(err.message.contains("stripe_cache"), "{err:?}");
+    assert!(
+        err.message
+            .contains("not made by stripe_fdw.create_cache()"),
+        "{err:?}"
+    );
+    let n: i64 = env.query("select count(*) from stripe_fdw.cache_registry")[0].get(0);
+    assert_eq!(n, 0, "nothing registered");
+    let err = env.error("call stripe_fdw.refresh_cache('stripe_cache.products')");
+    assert_eq!(err.code, "42704", "no such cache: {err:?}");
+
+    // A schema the caller made by hand is not one create_cache made either.
+    env.exec("create schema mine");
+    let err = env.error("select stripe_fdw.create_cache('stripe', 'mine')");
+    assert_eq!(err.code, "42P07", "{err:?}");
+
+    // In the caller's own cache schema, a relation someone else slipped in is refused too.
+    env.exec("select stripe_fdw.create_cache('stripe', 'c2')");
+    env.exec(&format!(
+        "grant create, usage on schema c2 to {squat};
+         drop view c2.products; drop table c2._products_rows cascade;
+         set role {squat};
+         create table c2._products_rows as select 'prod_evil'::text as id;
+         reset role;"
+    ));
+    let err = env.error("select stripe_fdw.create_cache('stripe', 'c2')");
+    assert_eq!(err.code, "42P07", "{err:?}");
+    assert!(err.message.contains("_products_rows"), "{err:?}");
+    drop(scratch);
+    connect()
+        .batch_execute(&format!(
+            "drop owned by {squat}; drop role if exists {squat}"
+        ))
+        .expect("drop role");
+}
+
+#[test]
+fn registry_names_tell_schema_a_dot_b_table_c_from_schema_a_table_b_dot_c() {
+    let mut scratch = Scratch::new(Catalog::Demo);
+    let env = scratch.env();
+    env.exec(
+        "create schema s1; create schema s2;
+         create foreign table s1.c (id text, name text) server srv options (object 'products');
+         create foreign table s2.\"b.c\" (id text, currency text) server srv options (object 'prices');",
+    );
+    let one = env.strings("select stripe_fdw.create_cache('s1', 'a.b')::text");
+    let two = env.strings("select stripe_fdw.create_cache('s2', 'a')::text");
+    assert_eq!(one, vec!["\"a.b\".c"]);
+    assert_eq!(two, vec!["a.\"b.c\""]);
+    let objects = env.strings("select object from stripe_fdw.cache_registry order by object");
+    assert_eq!(objects, vec!["\"a.b\".c", "a.\"b.c\""]);
+    env.exec("call stripe_fdw.refresh_cache('\"a.b\".c')");
+    env.exec("call stripe_fdw.refresh_cache('a.\"b.c\"')");
+    let names: i64 = env.query("select count(*) from \"a.b\".c where name is not null")[0].get(0);
+    let prices: i64 =
+        env.query("select count(*) from a.\"b.c\" where currency is not null")[0].get(0);
+    assert!(names > 0 && prices > 0);
+    let st = env.query(
+        "select object, row_count from stripe_fdw.cache_status where populated order by object",
+    );
+    assert_eq!(st.len(), 2);
+    assert_eq!(st[0].get::<_, i64>(1), names);
+    assert_eq!(st[1].get::<_, i64>(1), prices);
+}
+
+#[test]
+fn cache_drift_formats_a_column_name_with_a_percent_sign_once() {
+    // stripe_fdw foreign tables only have Stripe's column names, so the cache is pointed at a
+    // local table whose columns have '%' in them, as the registry allows any source relation.
+    let mut scratch = Scratch::new(Catalog::Demo);
+    let env = scratch.env();
+    env.exec(
+        "create schema src;
+         create table src.t (id text primary key, \"100%\" int, \"%s%I\" text);
+         insert into src.t values ('a', 1, 'x'), ('b', 2, 'y'), ('c', 3, 'z');
+         select stripe_fdw.create_cache();
+         create table stripe_cache._t_rows (like src.t);
+         insert into stripe_cache._t_rows values ('a', 1, 'x'), ('b', 20, 'y'), ('d', 4, 'w');
+         create view stripe_cache.t as select * from stripe_cache._t_rows;
+         insert into stripe_fdw.cache_registry
+                (object, cache_schema, cache_name, source_schema, source_name, source_object,
+                 cache_relation, storage, owner, populated)
+         values ('stripe_cache.t', 'stripe_cache', 't', 'src', 't', 't',
+                 'stripe_cache.t', 'stripe_cache._t_rows', current_user, true);",
+    );
+    let drift: Vec<(String, String)> = env
+        .query("select id, change from stripe_fdw.cache_drift('stripe_cache.t')")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let want: Vec<(String, String)> = [("b", "changed"), ("c", "added"), ("d", "removed")]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    assert_eq!(drift, want);
+    env.exec("call stripe_fdw.refresh_cache('stripe_cache.t')");
+    assert!(env
+        .query("select * from stripe_fdw.cache_drift('stripe_cache.t')")
+        .is_empty());
+    let rows =
+        env.strings("select id || ':' || \"100%\" || \"%s%I\" from stripe_cache.t order by id");
+    assert_eq!(rows, vec!["a:1x", "b:2y", "c:3z"]);
+}
+
+#[test]
+fn a_role_granted_only_the_catalog_reads_it_and_nothing_else() {
+    let mut scratch = Scratch::new(Catalog::Demo);
+    let anon = unique("anon");
+    let env = scratch.env();
+    // docs/cache.md, "Who may make and read a cache": the grants, and nothing else.
+    env.exec(&format!(
+        "create role {anon} nologin;
+         select stripe_fdw.create_cache();
+         grant usage on schema stripe_cache to {anon};
+         grant select on stripe_cache.catalog to {anon};"
+    ));
+    env.exec(&format!("set role {anon}"));
+    let err = env.error("select * from stripe_cache.catalog");
+    assert_eq!(
+        err.code, "55000",
+        "not refreshed yet, and anon is told so: {err:?}"
+    );
+    env.exec("reset role; call stripe_fdw.refresh_cache();");
+    env.exec(&format!("set role {anon}"));
+    let names = env.strings("select name from stripe_cache.catalog");
+    assert_eq!(names, vec!["Hobby", "Pro", "Team"]);
+    for denied in [
+        "select * from stripe_cache.products",
+        "select * from stripe_cache._products_rows",
+        "select * from stripe_fdw.cache_registry",
+        "select * from stripe.products",
+    ] {
+        let err = env.error(denied);
+        assert_eq!(err.code, "42501", "{denied}: {err:?}");
+    }
+    env.exec("reset role");
+    drop(scratch);
+    connect()
+        .batch_execute(&format!("drop role if exists {anon}"))
+        .expect("drop role");
+}
