@@ -219,7 +219,9 @@ begin
                   hint = 'Pass a schema name that does not exist yet; create_cache() makes it.';
     end if;
 
+    -- Every catalog table of the schema; events are a 30-day log that catch_up() reads live.
     for t in
+        select * from (
         select c.oid::regclass as rel, c.relname::text as name,
                coalesce((select pg_catalog.substr(o, 8) from pg_catalog.unnest(ft.ftoptions) o
                           where o like 'object=%' limit 1), c.relname::text) as object
@@ -228,7 +230,9 @@ begin
           join pg_catalog.pg_foreign_server fs on fs.oid = ft.ftserver
           join pg_catalog.pg_foreign_data_wrapper w on w.oid = fs.srvfdw
          where c.relnamespace = src_ns and w.fdwhandler = h
-         order by c.relname
+        ) tables
+         where tables.object <> 'events'
+         order by tables.name
     loop
         k := pg_catalog.format('%I.%I', cache_schema, t.name);
         vname := t.name;

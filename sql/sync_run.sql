@@ -2,7 +2,7 @@
 -- refresh_all(), which the pg_cron job of schedule_refresh runs (every sync, then every cache).
 -- Needs sql/sync_apply.sql and sql/cache.sql (_atomic_commit_error, refresh_cache).
 --
--- The procedures cannot pin search_path: PostgreSQL refuses COMMIT in a procedure that has a SET
+-- The procedures cannot pin search_path with SET: PostgreSQL refuses COMMIT in a procedure that has a SET
 -- clause. So their bodies only call schema-qualified functions of this extension, which do.
 
 -- Given the message of a COMMIT tried inside an exception block, could the caller commit? Inside
@@ -83,7 +83,10 @@ declare
     targets    regclass[];
     counts     jsonb;
     t0         timestamptz;
+    saved      text := pg_catalog.current_setting('search_path');
 begin
+    -- Pinned here, not with SET (see the top of this file); again after the COMMIT below.
+    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     begin
         commit;
     exception when invalid_transaction_termination then
@@ -91,7 +94,8 @@ begin
     end;
     can_commit := stripe_fdw._can_commit(probe);
     targets := stripe_fdw._sync_target_list(p_target);
-    if pg_catalog.cardinality(targets) = 0 then
+    if pg_catalog.cardinality(targets) operator(pg_catalog.=) 0 then
+        perform pg_catalog.set_config('search_path', saved, true);
         return;
     end if;
     t0 := pg_catalog.clock_timestamp();
@@ -105,6 +109,7 @@ begin
     if can_commit then
         commit;
     end if;
+    perform pg_catalog.set_config('search_path', saved, true);
 end
 $$;
 
@@ -120,8 +125,11 @@ declare
     msg text;
     det text;
     hnt text;
+    saved text := pg_catalog.current_setting('search_path');
 begin
+    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     call stripe_fdw._sync_run(target, st, msg, det, hnt);
+    perform pg_catalog.set_config('search_path', saved, true);
     if st is not null then
         perform stripe_fdw._reraise(st, msg, det, hnt);
     end if;
@@ -141,9 +149,12 @@ declare
     msg text;
     det text;
     hnt text;
+    saved text := pg_catalog.current_setting('search_path');
 begin
+    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     call stripe_fdw._sync_run(null, st, msg, det, hnt);
     call stripe_fdw.refresh_cache();
+    perform pg_catalog.set_config('search_path', saved, true);
     if st is not null then
         perform stripe_fdw._reraise(st, msg, det, hnt);
     end if;

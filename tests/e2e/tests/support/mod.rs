@@ -77,6 +77,7 @@ impl Scratch {
             server: "srv".into(),
             key: DEFAULT_API_KEY.into(),
             notices,
+            own_database: None,
         };
         Scratch {
             env: Some(env),
