@@ -5,6 +5,7 @@ mod cache;
 mod db;
 mod floor;
 mod memory;
+mod plancache;
 mod pushdown;
 mod report;
 mod scans;
@@ -136,6 +137,7 @@ fn main() {
     scans::first_row(&mut ctx);
     pushdown::run(&mut ctx);
     cache::run(&mut ctx);
+    plancache::run(&mut ctx);
     let (ln, lat) = (ctx.args.latency_products, ctx.args.latency_ms);
     ctx.catalog(ln, m, lat);
     scans::full(&mut ctx, ln, m, lat);
@@ -171,6 +173,9 @@ const NOTES: &str = "
 - Time to first row: `select * from bench.products limit 1`, and `begin; declare c cursor for
   select * from bench.products;` + `fetch 1 from c` (timed together), median of 5.
 - Requests: counted from the fake's request log around each query; time is the median of 5.
+- Plan cache: a prepared 6-table join of catalog tables on the same connection, mean of 400 runs,
+  alone and with a prepared stripe_fdw id lookup (one retrieve) run between its runs; only the
+  join is timed.
 - Memory: `VmHWM` of the backend (`pg_backend_pid()` on a fresh connection) after a full products
   scan; the fake is reset to each catalog size between the two runs.
 - The fake Stripe runs in-process in the bench binary (2 tokio workers) on loopback; at the simulated
