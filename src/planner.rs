@@ -35,6 +35,8 @@ struct Analysis {
     startup_cost: f64,
     columns: Vec<DeclaredColumn>,
     pushable: Vec<Pushable>,
+    /// No condition is left for Postgres alone.
+    all_pushed: bool,
     limit: Option<(i64, i64)>,
 }
 
@@ -109,6 +111,49 @@ unsafe fn query_limit(root: *mut pg_sys::PlannerInfo, ordered: bool) -> Option<(
     }
 }
 
+/// The query's ORDER BY when it is `created DESC` on this relation alone, which Stripe's lists
+/// already give (newest first; rows created in the same second may come in any order, as the
+/// ORDER BY allows). Only for scans served by one paged list: never for retrieves by id or for
+/// batched `[]` filters, whose rows come in several runs.
+unsafe fn created_desc(root: *mut pg_sys::PlannerInfo, a: &Analysis, baserel: *mut pg_sys::RelOptInfo) -> *mut pg_sys::List {
+    unsafe {
+        if a.pushable.iter().any(|p| p.array || p.column == "id") {
+            return std::ptr::null_mut();
+        }
+        let keys = PgList::<pg_sys::PathKey>::from_pg((*root).query_pathkeys);
+        if keys.len() != 1 {
+            return std::ptr::null_mut();
+        }
+        let Some(key) = keys.get_ptr(0) else {
+            return std::ptr::null_mut();
+        };
+        if (*key).pk_strategy != pg_sys::BTGreaterStrategyNumber as i32 || (*key).pk_eclass.is_null() {
+            return std::ptr::null_mut();
+        }
+        let Some(created) = a.columns.iter().find(|c| c.name == "created") else {
+            return std::ptr::null_mut();
+        };
+        let family = pg_sys::get_opclass_family(pg_sys::GetDefaultOpClass(created.type_oid, pg_sys::BTREE_AM_OID));
+        if (*key).pk_opfamily != family {
+            return std::ptr::null_mut();
+        }
+        let members = PgList::<pg_sys::EquivalenceMember>::from_pg((*(*key).pk_eclass).ec_members);
+        let ours = members.iter_ptr().any(|m| {
+            let e = (*m).em_expr as *mut pg_sys::Node;
+            !e.is_null()
+                && is_a(e, pg_sys::NodeTag::T_Var)
+                && (*(e as *mut pg_sys::Var)).varno as pg_sys::Index == (*baserel).relid
+                && (*(e as *mut pg_sys::Var)).varlevelsup == 0
+                && (*(e as *mut pg_sys::Var)).varattno == created.attnum
+        });
+        if ours {
+            (*root).query_pathkeys
+        } else {
+            std::ptr::null_mut()
+        }
+    }
+}
+
 unsafe fn analyze(
     root: *mut pg_sys::PlannerInfo,
     baserel: *mut pg_sys::RelOptInfo,
@@ -148,6 +193,7 @@ unsafe fn analyze(
             startup_cost,
             columns,
             pushable,
+            all_pushed,
             limit,
         })
     }
@@ -221,19 +267,28 @@ pub unsafe extern "C-unwind" fn get_paths(
     unsafe {
         let a = analyze(root, baserel, relid, (*baserel).baserestrictinfo).or_raise();
         let rows = (*baserel).rows;
-        let path = pg_sys::create_foreignscan_path(
-            root,
-            baserel,
-            std::ptr::null_mut(),
-            rows,
-            a.startup_cost,
-            a.startup_cost + rows,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        );
-        pg_sys::add_path(baserel, path as *mut pg_sys::Path);
+        let add = |pathkeys: *mut pg_sys::List| {
+            let path = pg_sys::create_foreignscan_path(
+                root,
+                baserel,
+                std::ptr::null_mut(),
+                rows,
+                a.startup_cost,
+                a.startup_cost + rows,
+                pathkeys,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            );
+            pg_sys::add_path(baserel, path as *mut pg_sys::Path);
+        };
+        add(std::ptr::null_mut());
+        // The same scan in Stripe's order, for ORDER BY created DESC: no Sort, and with a LIMIT
+        // the scan stops after the rows it needs.
+        let ordered = created_desc(root, &a, baserel);
+        if !ordered.is_null() {
+            add(ordered);
+        }
     }
 }
 
@@ -279,13 +334,17 @@ pub unsafe extern "C-unwind" fn get_plan(
     root: *mut pg_sys::PlannerInfo,
     baserel: *mut pg_sys::RelOptInfo,
     relid: Oid,
-    _best_path: *mut pg_sys::ForeignPath,
+    best_path: *mut pg_sys::ForeignPath,
     tlist: *mut pg_sys::List,
     scan_clauses: *mut pg_sys::List,
     outer_plan: *mut pg_sys::Plan,
 ) -> *mut pg_sys::ForeignScan {
     unsafe {
-        let a = analyze(root, baserel, relid, scan_clauses).or_raise();
+        let mut a = analyze(root, baserel, relid, scan_clauses).or_raise();
+        let ordered = !best_path.is_null() && !(*best_path).path.pathkeys.is_null();
+        if ordered && a.all_pushed {
+            a.limit = query_limit(root, true);
+        }
         let actual = pg_sys::extract_actual_clauses(scan_clauses, false);
         let (attnums, whole_row) = used_attnums(baserel, actual);
         let targets = a
@@ -316,7 +375,7 @@ pub unsafe extern "C-unwind" fn get_plan(
             conds,
             targets,
             limit: a.limit,
-            ordered: false,
+            ordered,
         };
         let private = data.to_list().or_raise();
         // Postgres checks every condition itself (the planner's law: fetch more, never fewer).
