@@ -10,7 +10,18 @@ use postgres::{Client, NoTls, Row};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub mod supabase;
+
 static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A name part no other test of this run or of a concurrent run uses: `t<pid>_<n>`.
+pub fn unique_tag() -> String {
+    format!(
+        "t{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
 
 /// Notices and warnings a connection received, as "SEVERITY: message".
 pub type Notices = Arc<Mutex<Vec<String>>>;
@@ -23,12 +34,17 @@ pub fn connect() -> Client {
 /// Connect, collecting the notices and warnings the server sends.
 pub fn connect_with_notices() -> (Client, Notices) {
     let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    connect_to(&var("PGUSER", "postgres"), &var("PGDATABASE", "postgres"))
+}
+
+/// Connect to database `dbname` of the test cluster as `user` (the cluster trusts local logins),
+/// collecting notices and warnings.
+pub fn connect_to(user: &str, dbname: &str) -> (Client, Notices) {
+    let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
     let conn = format!(
-        "host={} port={} user={} dbname={}",
+        "host={} port={} user={user} dbname={dbname}",
         var("PGHOST", "127.0.0.1"),
         var("PGPORT", "5432"),
-        var("PGUSER", "postgres"),
-        var("PGDATABASE", "postgres")
     );
     let notices: Notices = Arc::default();
     let sink = notices.clone();
@@ -77,8 +93,7 @@ impl Env {
         })
         .expect("start fake stripe");
         let (mut db, notices) = connect_with_notices();
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let tag = format!("t{}_{}", std::process::id(), n);
+        let tag = unique_tag();
         let s = format!("stripe_{tag}");
         let server = format!("srv_{tag}");
         // Extension and wrapper are shared by all tests: create them under a lock held until commit
