@@ -96,6 +96,7 @@ fn anon_calls_a_security_definer_function_for_one_products_prices() {
     assert_eq!(log.len(), 1, "one request: {log:?}");
     assert_eq!(log[0].path, "/v1/prices");
     assert_eq!(param(&log[0], "product"), Some(pro.as_str()));
+    assert_eq!(param(&log[0], "active"), Some("true"));
     // Calling the function is all anon may do: the table behind it stays closed.
     assert_eq!(
         s.api_error("anon", "select * from stripe.prices").code,
@@ -172,8 +173,11 @@ fn anon_reads_the_cached_catalog_with_the_grants_of_docs_cache_md() {
     }
 }
 
-#[test]
-fn a_wrapper_user_cannot_make_another_role_send_its_vault_secret_to_its_server() {
+/// A role with USAGE on the wrapper (and no Vault access) makes a server pointing at its own
+/// listener with `api_key_name 'stripe'`, a foreign table and a view over it, readable by all.
+/// Two roles that can read Vault read `relation` (the view or the table): the read must fail and
+/// the listener receive nothing.
+fn attackers_server_read_by_vault_readers(relation: &str) {
     let mut s = Supa::platform();
     let listener = Listener::start();
     let attacker = s.role("attacker", "nosuperuser");
@@ -190,7 +194,7 @@ fn a_wrapper_user_cannot_make_another_role_send_its_vault_secret_to_its_server()
            server evil_server options (object 'products');
          create view evil.products_view as select id, name from evil.products;
          grant usage on schema evil to public;
-         grant select on evil.products_view to public;",
+         grant select on evil.products, evil.products_view to public;",
         listener.port
     ))
     .unwrap_or_else(|e| panic!("the attacker's setup: {}", describe(&e)));
@@ -198,25 +202,40 @@ fn a_wrapper_user_cannot_make_another_role_send_its_vault_secret_to_its_server()
     let denied = evil.query("select decrypted_secret from vault.decrypted_secrets", &[]);
     assert!(denied.is_err(), "the attacker must not read Vault");
     // Two readers who can read Vault: the platform's superuser and the owner (Supabase's postgres,
-    // e.g. in the dashboard's SQL editor).
+    // e.g. in the dashboard's SQL editor or table editor).
     let owner = s.owner.clone();
     let (mut owner_db, _) = s.connect_as(&owner);
     for (who, db) in [
         ("supabase_admin", &mut s.admin),
         ("the owner", &mut owner_db),
     ] {
-        let result = db.query("select * from evil.products_view", &[]);
+        let result = db.query(&format!("select * from {relation}"), &[]);
         let e = match result {
-            Ok(rows) => panic!("{who} read the attacker's view: {} rows", rows.len()),
+            Ok(rows) => panic!("{who} read {relation}: {} rows", rows.len()),
             Err(e) => DbErr::from(&e),
         };
         assert!(!e.all_text().contains(OWNER_KEY), "{e:?}");
         assert_eq!(
             listener.connections(),
             0,
-            "{who} reading the view connected to the attacker's server, which received: {:?}",
+            "{who} reading {relation} connected to the attacker's server, which received: {:?}",
             listener.received()
         );
     }
     assert!(!listener.received().contains(OWNER_KEY));
+}
+
+/// Issue 10's measured attack: the view runs with its owner's (the attacker's) privileges, so the
+/// Vault lookup fails for the attacker and nothing is sent.
+#[test]
+fn a_wrapper_user_cannot_make_another_role_send_its_vault_secret_to_its_server() {
+    attackers_server_read_by_vault_readers("evil.products_view");
+}
+
+/// The same server read directly: the reader's privileges are checked, but the secret's name is
+/// the attacker's choice, so a server-level Vault reference must not be resolved with the reader's
+/// access to Vault (e.g. resolve it with the server owner's).
+#[test]
+fn reading_a_wrapper_users_foreign_table_directly_does_not_send_the_readers_vault_secret() {
+    attackers_server_read_by_vault_readers("evil.products");
 }
