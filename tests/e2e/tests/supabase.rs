@@ -124,6 +124,24 @@ fn the_api_roles_reading_the_foreign_tables_directly_is_permission_denied() {
 }
 
 #[test]
+fn a_foreign_table_exposed_to_anon_by_mistake_does_not_use_the_owners_key() {
+    let mut s = Supa::new(Key::Vault);
+    // Imported into public, the table is granted to the API roles by Supabase's default privileges.
+    s.owner_sql(
+        "import foreign schema stripe limit to (products) from server stripe_server into public",
+    );
+    let granted: bool =
+        s.owner_query("select has_table_privilege('anon', 'public.products', 'select')")[0].get(0);
+    assert!(granted, "Supabase's default privileges grant it to anon");
+    s.take_log();
+    // anon reads it directly: the user mapping is anon's (it has none), never the table owner's.
+    let e = s.api_error("anon", "select id from public.products");
+    assert_eq!(e.code, "HV00J", "no key for anon: {e:?}");
+    assert!(!e.all_text().contains(OWNER_KEY), "{e:?}");
+    assert!(s.take_log().is_empty(), "nothing may reach Stripe");
+}
+
+#[test]
 fn anon_reads_the_cached_catalog_with_the_grants_of_docs_cache_md() {
     let mut s = Supa::new(Key::Vault);
     // As the owner (Supabase's postgres, not a superuser), as docs/supabase.md does it.
