@@ -18,19 +18,21 @@ endif
 export PG_CONFIG
 
 .DEFAULT_GOAL := help
-# cargo parallelises by itself; the targets must run in order (setup before install before test).
+# cargo parallelises by itself; the targets must run in order (setup before install-debug before test).
 .NOTPARALLEL:
-.PHONY: help setup build install install-release lint test demo bench clean-cluster
+.PHONY: help setup build install install-debug package lint test demo bench clean-cluster
 
 help:
 	@echo 'stripe_fdw targets:'
 	@echo '  make setup            install what is missing: Debian packages, cargo-pgrx $(PGRX_VERSION), cargo pgrx init --pg15'
 	@echo '  make build            cargo build --workspace'
-	@echo '  make install          install the extension into PostgreSQL 15 (debug build)'
-	@echo '  make install-release  install the extension into PostgreSQL 15 (release build)'
+	@echo '  make install          install the extension into PostgreSQL 15 (optimized release build)'
+	@echo '  make install-debug    install the debug build (what make test and make demo use: quicker to build)'
+	@echo '  make package          build the release tarball (target/package/) and test it on a clean PostgreSQL 15'
 	@echo '  make lint             cargo fmt --check and cargo clippy -D warnings'
-	@echo '  make test             setup + install, unit tests, fake server tests, e2e tests on a throwaway cluster'
-	@echo '  make demo             setup + install, then scripts/demo (set STRIPE_API_KEY to use real Stripe)'
+	@echo '  make test             setup + install-debug, unit tests, fake server tests, e2e tests on a throwaway'
+	@echo '                        cluster, and the package installed on a clean PostgreSQL 15 copy'
+	@echo '  make demo             setup + install-debug, then scripts/demo (set STRIPE_API_KEY to use real Stripe)'
 	@echo '  make bench            run scripts/bench'
 	@echo '  make clean-cluster    stop and remove clusters left by interrupted make test / demo runs'
 
@@ -61,11 +63,20 @@ setup:
 build:
 	cargo build --workspace
 
+# The production install: the optimized (release) build.
 install:
+	cargo pgrx install $(PGRX_SUDO) --release --pg-config $(PG_CONFIG)
+
+# Tests and the demo only need a working build; the debug one builds in a fraction of the time.
+install-debug:
 	cargo pgrx install $(PGRX_SUDO) --pg-config $(PG_CONFIG)
 
-install-release:
-	cargo pgrx install $(PGRX_SUDO) --release --pg-config $(PG_CONFIG)
+# A tarball of the release build's files (.so, .control, .sql) with INSTALL and install.sh, then
+# the same check make test runs on a debug tarball: installed into a clean copy of PostgreSQL 15,
+# create extension, a query against the fake Stripe.
+package:
+	@set -eu; tarball=$$(scripts/package); scripts/package-check "$$tarball"; \
+	echo "package: $$tarball"
 
 # Both checks run even when the first fails; the target fails if either did.
 lint:
@@ -75,10 +86,10 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings || status=1; \
 	exit $$status
 
-test: setup install
+test: setup install-debug
 	scripts/run-tests
 
-demo: setup install
+demo: setup install-debug
 	scripts/demo
 
 bench:

@@ -95,8 +95,13 @@ unsafe fn begin_scan_state(
             None
         } else {
             let name = std::ffi::CStr::from_ptr((*server).servername).to_string_lossy();
-            let api_key =
-                secrets::api_key((*server).serverid, &name, &opts.secret, checked_user(node))?;
+            let api_key = secrets::api_key(
+                (*server).serverid,
+                &name,
+                &opts.secret,
+                checked_user(node),
+                (*server).owner,
+            )?;
             Some(ClientConfig {
                 base_url: opts.api_url.clone(),
                 api_key,

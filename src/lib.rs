@@ -44,3 +44,8 @@ pgrx::extension_sql_file!(
     name = "sync_run",
     requires = ["sync_apply"]
 );
+pgrx::extension_sql_file!(
+    "../sql/admin.sql",
+    name = "admin",
+    requires = ["sync_run", "cache_refresh", "cache_catalog"]
+);

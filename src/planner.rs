@@ -115,7 +115,11 @@ unsafe fn query_limit(root: *mut pg_sys::PlannerInfo, ordered: bool) -> Option<(
 /// already give (newest first; rows created in the same second may come in any order, as the
 /// ORDER BY allows). Only for scans served by one paged list: never for retrieves by id or for
 /// batched `[]` filters, whose rows come in several runs.
-unsafe fn created_desc(root: *mut pg_sys::PlannerInfo, a: &Analysis, baserel: *mut pg_sys::RelOptInfo) -> *mut pg_sys::List {
+unsafe fn created_desc(
+    root: *mut pg_sys::PlannerInfo,
+    a: &Analysis,
+    baserel: *mut pg_sys::RelOptInfo,
+) -> *mut pg_sys::List {
     unsafe {
         if a.pushable.iter().any(|p| p.array || p.column == "id") {
             return std::ptr::null_mut();
@@ -127,13 +131,18 @@ unsafe fn created_desc(root: *mut pg_sys::PlannerInfo, a: &Analysis, baserel: *m
         let Some(key) = keys.get_ptr(0) else {
             return std::ptr::null_mut();
         };
-        if (*key).pk_strategy != pg_sys::BTGreaterStrategyNumber as i32 || (*key).pk_eclass.is_null() {
+        if (*key).pk_strategy != pg_sys::BTGreaterStrategyNumber as i32
+            || (*key).pk_eclass.is_null()
+        {
             return std::ptr::null_mut();
         }
         let Some(created) = a.columns.iter().find(|c| c.name == "created") else {
             return std::ptr::null_mut();
         };
-        let family = pg_sys::get_opclass_family(pg_sys::GetDefaultOpClass(created.type_oid, pg_sys::BTREE_AM_OID));
+        let family = pg_sys::get_opclass_family(pg_sys::GetDefaultOpClass(
+            created.type_oid,
+            pg_sys::BTREE_AM_OID,
+        ));
         if (*key).pk_opfamily != family {
             return std::ptr::null_mut();
         }

@@ -1,8 +1,11 @@
 //! Where the API key comes from: the user mapping first, then the server, each either inline or in
 //! Supabase Vault (`api_key_id` / `api_key_name`). The key is returned, never logged or shown.
 //!
-//! As in postgres_fdw, the user is the role whose permissions are checked for the table (the view
-//! owner when it is read through a view), and Vault is read with that role's privileges only.
+//! As in postgres_fdw, the user mapping is that of the role whose permissions are checked for the
+//! table (the view owner when it is read through a view). Vault is read with the privileges of the
+//! role that named the secret: the mapping's user for a user mapping's option, the server's owner
+//! for a server option. So a server someone else made cannot name, and send away, a secret only
+//! the reader may read.
 
 use crate::error::FdwError;
 use crate::pgopts::options_map;
@@ -120,18 +123,19 @@ fn resolve_one(s: &SecretOptions, user: pg_sys::Oid) -> Result<Option<String>, F
     Ok(None)
 }
 
-/// The API key for `server` as `user` sees it: user mapping, else server options.
+/// The API key for `server` (owned by `owner`) as `user` sees it: user mapping, else server options.
 pub fn api_key(
     server: pg_sys::Oid,
     server_name: &str,
     server_secret: &SecretOptions,
     user: pg_sys::Oid,
+    owner: pg_sys::Oid,
 ) -> Result<String, FdwError> {
     let um = user_mapping_options(server, user)?;
     if let Some(k) = resolve_one(&um, user)? {
         return Ok(k);
     }
-    resolve_one(server_secret, user)?.ok_or_else(|| FdwError::NoKey {
+    resolve_one(server_secret, owner)?.ok_or_else(|| FdwError::NoKey {
         server: server_name.to_string(),
         user: user_name(user),
     })

@@ -10,7 +10,18 @@ use postgres::{Client, NoTls, Row};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub mod supabase;
+
 static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// A name part no other test of this run or of a concurrent run uses: `t<pid>_<n>`.
+pub fn unique_tag() -> String {
+    format!(
+        "t{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::SeqCst)
+    )
+}
 
 /// Notices and warnings a connection received, as "SEVERITY: message".
 pub type Notices = Arc<Mutex<Vec<String>>>;
@@ -22,18 +33,24 @@ pub fn connect() -> Client {
 
 /// Connect, collecting the notices and warnings the server sends.
 pub fn connect_with_notices() -> (Client, Notices) {
-    connect_to(None)
+    connect_db(None)
 }
 
-/// Connect to database `dbname` (None: PGDATABASE), collecting notices and warnings.
-pub fn connect_to(dbname: Option<&str>) -> (Client, Notices) {
+/// Connect to database `dbname` (None: PGDATABASE) as PGUSER, collecting notices and warnings.
+pub fn connect_db(dbname: Option<&str>) -> (Client, Notices) {
+    let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
+    let db = dbname.map_or_else(|| var("PGDATABASE", "postgres"), str::to_string);
+    connect_to(&var("PGUSER", "postgres"), &db)
+}
+
+/// Connect to database `dbname` of the test cluster as `user` (the cluster trusts local logins),
+/// collecting notices and warnings.
+pub fn connect_to(user: &str, dbname: &str) -> (Client, Notices) {
     let var = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_string());
     let conn = format!(
-        "host={} port={} user={} dbname={}",
+        "host={} port={} user={user} dbname={dbname}",
         var("PGHOST", "127.0.0.1"),
         var("PGPORT", "5432"),
-        var("PGUSER", "postgres"),
-        dbname.map_or_else(|| var("PGDATABASE", "postgres"), str::to_string)
     );
     let notices: Notices = Arc::default();
     let sink = notices.clone();
@@ -101,9 +118,8 @@ impl Env {
             ..Config::default()
         })
         .expect("start fake stripe");
-        let (mut db, notices) = connect_to(own.as_deref());
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let tag = format!("t{}_{}", std::process::id(), n);
+        let (mut db, notices) = connect_db(own.as_deref());
+        let tag = unique_tag();
         let s = format!("stripe_{tag}");
         let server = format!("srv_{tag}");
         // Extension and wrapper are shared by all tests: create them under a lock held until commit

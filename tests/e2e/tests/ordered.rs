@@ -26,14 +26,26 @@ fn same_as_sorted_full_scan(env: &mut Env, table: &str, cond: &str, n: usize) {
         ),
     );
     let created = |v: &[(String, String)]| v.iter().map(|r| r.1.clone()).collect::<Vec<_>>();
-    assert_eq!(created(&got), created(&want), "{table} where {cond} limit {n}");
+    assert_eq!(
+        created(&got),
+        created(&want),
+        "{table} where {cond} limit {n}"
+    );
     if let Some(last) = want.last().map(|r| r.1.clone()) {
         let untied = |v: &[(String, String)]| {
-            let mut ids: Vec<String> = v.iter().filter(|r| r.1 != last).map(|r| r.0.clone()).collect();
+            let mut ids: Vec<String> = v
+                .iter()
+                .filter(|r| r.1 != last)
+                .map(|r| r.0.clone())
+                .collect();
             ids.sort();
             ids
         };
-        assert_eq!(untied(&got), untied(&want), "{table} where {cond} limit {n}");
+        assert_eq!(
+            untied(&got),
+            untied(&want),
+            "{table} where {cond} limit {n}"
+        );
     }
 }
 
@@ -69,7 +81,11 @@ fn ties_filters_and_parameters_keep_postgres_answer() {
     let mut env = Env::new(Catalog::Empty);
     // Products made in quick succession share their second.
     for i in 0..30 {
-        let (status, _) = env.stripe("POST", "/products", &format!("name=p{i}&active={}", i % 3 != 0));
+        let (status, _) = env.stripe(
+            "POST",
+            "/products",
+            &format!("name=p{i}&active={}", i % 3 != 0),
+        );
         assert_eq!(status, 200);
     }
     for n in [1, 3, 10, 20, 30, 40] {
@@ -83,7 +99,9 @@ fn ties_filters_and_parameters_keep_postgres_answer() {
     let log = env.take_log();
     assert_eq!(param(&log[0], "limit"), Some("100"), "{log:?}");
     // A prepared statement and a cursor over the ordered scan.
-    env.exec("prepare latest(bigint) as select id from {s}.products order by created desc limit $1");
+    env.exec(
+        "prepare latest(bigint) as select id from {s}.products order by created desc limit $1",
+    );
     assert_eq!(env.query("execute latest(4)").len(), 4);
     env.exec("begin; declare c cursor for select id from {s}.products order by created desc");
     assert_eq!(env.strings("fetch 7 from c").len(), 7);

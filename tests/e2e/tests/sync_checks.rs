@@ -363,7 +363,7 @@ fn the_registry_survives_pg_dump_and_restore() {
         if !out.status.success() {
             return Err(String::from_utf8_lossy(&out.stderr).to_string());
         }
-        let mut c = connect_to(Some(&copy)).0;
+        let mut c = connect_db(Some(&copy)).0;
         c.batch_execute("call stripe_fdw.sync()")
             .map_err(|e| describe(&e))?;
         let r = c
