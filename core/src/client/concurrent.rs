@@ -351,7 +351,7 @@ impl Slices {
         };
         if requests > 0 {
             out.push_str(&format!(
-                "; {} slices, {} cuts, {} requests so far",
+                "; {} slices after {} cuts, {} requests",
                 self.slices.len(),
                 self.cuts,
                 requests
