@@ -26,8 +26,9 @@ pub struct Args {
     pub mem_products: usize,
     /// Products of the concurrent full scans (at 50 and 300 ms a request).
     pub concurrent_products: usize,
-    /// Only the Postgres-free rows of the concurrent scans (no database needed).
+    /// Only the Postgres-free rows of the concurrent scans (no database needed), at these latencies.
     pub core_only: bool,
+    pub core_latencies: Vec<u64>,
     pub out: Option<String>,
     pub command: String,
 }
@@ -41,6 +42,7 @@ fn args() -> Args {
         mem_products: 100_000,
         concurrent_products: 10_000,
         core_only: false,
+        core_latencies: vec![0, 50, 300],
         out: None,
         command: "cargo run --release -p bench".into(),
     };
@@ -59,6 +61,12 @@ fn args() -> Args {
             "--mem-products" => a.mem_products = n(),
             "--concurrent-products" => a.concurrent_products = n(),
             "--core-only" => a.core_only = n() != 0,
+            "--core-latencies" => {
+                a.core_latencies = v
+                    .split(',')
+                    .map(|x| x.trim().parse().expect("latency in ms"))
+                    .collect()
+            }
             "--out" => a.out = Some(v),
             "--command" => a.command = v,
             _ => panic!("unknown argument {k}"),
@@ -128,7 +136,7 @@ fn main() {
         let transport = Rc::new(Transport::new(Duration::from_secs(10)).expect("transport"));
         let mut lines = Vec::new();
         let n = args.concurrent_products;
-        concurrency::core(&fake, &transport, &mut lines, n, &[0, 50, 300]);
+        concurrency::core(&fake, &transport, &mut lines, n, &args.core_latencies);
         println!("\n{}", report::table(&lines));
         return;
     }
@@ -198,7 +206,7 @@ const NOTES: &str = "
   latency); the FDW row sets the option with `alter server`, the core row runs
   `stripe_fdw_core::client::ListScan` with the same extraction as the floor. Median of 3 at 50 ms,
   one run at 300 ms (30 s a sequential scan, all of it latency). `cargo run --release -p bench --
-  --core-only 1` prints the core rows (also at 0 ms) without Postgres.
+  --core-only 1 [--core-latencies 0,50,300]` prints the core rows (also at 0 ms) without Postgres.
 - The fake Stripe runs in-process in the bench binary (2 tokio workers) on loopback; at the simulated
   latency it sleeps that long before each response.
 ";
