@@ -42,6 +42,8 @@ struct ScanState {
     request: Option<String>,
     /// Requests sent by every run of this node (rescans included), for EXPLAIN ANALYZE.
     requests: u64,
+    /// How the last list scan was split, for EXPLAIN ANALYZE.
+    split: Option<String>,
 }
 
 unsafe extern "C-unwind" fn drop_state(arg: *mut std::ffi::c_void) {
@@ -139,6 +141,7 @@ unsafe fn begin_scan_state(
             scan: None,
             request: None,
             requests: 0,
+            split: None,
         }));
         // From here the query context owns the state; nothing below can fail.
         let cb = pg_sys::MemoryContextAllocZero(
@@ -227,7 +230,13 @@ unsafe fn start(node: *mut pg_sys::ForeignScanState, s: &mut ScanState) -> Resul
             })
         })
         .collect();
-    s.scan = Some(Scan::new(s.spec, client, &p, targets));
+    // In Stripe's order (the planner relies on it) one page at a time; else up to max_concurrency.
+    let concurrency = if s.data.ordered {
+        1
+    } else {
+        s.opts.max_concurrency
+    };
+    s.scan = Some(Scan::new(s.spec, client, &p, targets, concurrency));
     Ok(())
 }
 
@@ -271,6 +280,9 @@ unsafe fn next_row(
         let before = scan.requests;
         let more = scan.next_row(values, nulls);
         s.requests += scan.requests - before;
+        if let Some(split) = scan.split() {
+            s.split = Some(split);
+        }
         let more = more?;
         if !more && scan.unfiltered() && scan.finished() {
             planner::seen_rows(s.relid, scan.rows as i64);
@@ -328,6 +340,24 @@ pub unsafe extern "C-unwind" fn explain(
             }
         };
         property(c"Stripe Request", &text);
+        let list = matches!(
+            plan_for(s, &[]).fetch,
+            stripe_fdw_core::plan::Fetch::List(_)
+        );
+        match &s.split {
+            Some(split) if (*es).analyze => property(c"Stripe Scan", split),
+            _ if list && s.data.ordered => {
+                property(c"Stripe Scan", "one page at a time, newest first")
+            }
+            _ if list => property(
+                c"Stripe Scan",
+                &format!(
+                    "up to {} pages at a time over slices of created",
+                    s.opts.max_concurrency
+                ),
+            ),
+            _ => {}
+        }
         if (*es).analyze {
             pg_sys::ExplainPropertyInteger(
                 c"Stripe Requests Sent".as_ptr(),

@@ -4,7 +4,7 @@ use crate::cells::to_datum;
 use crate::error::FdwError;
 use pgrx::pg_sys::{self, Oid};
 use serde_json::Value;
-use stripe_fdw_core::client::pages::Pager;
+use stripe_fdw_core::client::scan::ListScan;
 use stripe_fdw_core::client::Client;
 use stripe_fdw_core::plan::{Fetch, Plan};
 use stripe_fdw_core::spec::{ColumnSpec, ObjectSpec};
@@ -20,7 +20,7 @@ pub struct Target {
 
 enum Source {
     Ids(std::vec::IntoIter<String>),
-    Pages(Pager),
+    Pages(ListScan),
     Done,
 }
 
@@ -35,6 +35,8 @@ pub struct Scan {
     movable: Vec<bool>,
     /// Requests sent so far (for EXPLAIN ANALYZE).
     pub requests: u64,
+    /// How the finished list scan was split (for EXPLAIN ANALYZE).
+    split: Option<String>,
     pub rows: u64,
 }
 
@@ -58,18 +60,24 @@ fn settle<T>(r: Result<T, StripeError>) -> Result<T, FdwError> {
 }
 
 impl Scan {
+    /// `concurrency`: list pages fetched at once (1 keeps Stripe's order, newest first).
     pub fn new(
         spec: &'static ObjectSpec,
         client: Client,
         plan: &Plan,
         targets: Vec<Target>,
+        concurrency: u32,
     ) -> Self {
         let source = match &plan.fetch {
             Fetch::Nothing => Source::Done,
             Fetch::Retrieve(ids) => Source::Ids(ids.clone().into_iter()),
-            Fetch::List(queries) => {
-                Source::Pages(Pager::new(queries.clone(), plan.first_page_limit))
-            }
+            Fetch::List(queries) => Source::Pages(ListScan::new(
+                &client,
+                spec,
+                queries.clone(),
+                plan.first_page_limit,
+                concurrency,
+            )),
         };
         let movable = targets
             .iter()
@@ -96,6 +104,7 @@ impl Scan {
             targets,
             requests: 0,
             rows: 0,
+            split: None,
         }
     }
 
@@ -133,27 +142,21 @@ impl Scan {
                 self.page = found.into_iter().collect::<Vec<_>>().into_iter();
                 Ok(true)
             }
-            Source::Pages(pager) => {
-                let Some(params) = pager.next_request() else {
-                    self.source = Source::Done;
-                    return Ok(false);
-                };
-                self.requests += 1;
-                let page = settle(self.client.list_page(
-                    self.spec.endpoint,
-                    &params,
-                    &interrupted,
-                ))?;
-                let last_id = page
-                    .data
-                    .last()
-                    .and_then(|o| o.get("id"))
-                    .and_then(Value::as_str);
-                pager
-                    .advance(last_id, page.has_more)
-                    .map_err(|e| FdwError::Paging(e.to_string()))?;
-                self.page = page.data.into_iter();
-                Ok(true)
+            Source::Pages(list) => {
+                let before = list.requests();
+                let page = list.next_page(&interrupted);
+                self.requests += list.requests() - before;
+                match settle(page)? {
+                    Some(objects) => {
+                        self.page = objects.into_iter();
+                        Ok(true)
+                    }
+                    None => {
+                        self.split = Some(list.describe());
+                        self.source = Source::Done;
+                        Ok(false)
+                    }
+                }
             }
         }
     }
@@ -213,6 +216,14 @@ impl Scan {
     /// True when the scan is one list request without filters (its row count is the table's).
     pub fn unfiltered(&self) -> bool {
         self.unfiltered
+    }
+
+    /// How the list requests were split, once any was sent.
+    pub fn split(&self) -> Option<String> {
+        match &self.source {
+            Source::Pages(list) if list.requests() > 0 => Some(list.describe()),
+            _ => self.split.clone(),
+        }
     }
 
     /// True when every page was read.

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cache;
+mod concurrency;
 mod db;
 mod floor;
 mod memory;
@@ -24,6 +25,11 @@ pub struct Args {
     pub latency_products: usize,
     pub latency_ms: u64,
     pub mem_products: usize,
+    /// Products of the concurrent full scans (at 50 and 300 ms a request).
+    pub concurrent_products: usize,
+    /// Only the Postgres-free rows of the concurrent scans (no database needed), at these latencies.
+    pub core_only: bool,
+    pub core_latencies: Vec<u64>,
     pub out: Option<String>,
     pub command: String,
 }
@@ -35,6 +41,9 @@ fn args() -> Args {
         latency_products: 2_000,
         latency_ms: 50,
         mem_products: 100_000,
+        concurrent_products: 10_000,
+        core_only: false,
+        core_latencies: vec![0, 50, 300],
         out: None,
         command: "cargo run --release -p bench".into(),
     };
@@ -51,6 +60,14 @@ fn args() -> Args {
             "--latency-products" => a.latency_products = n(),
             "--latency-ms" => a.latency_ms = n() as u64,
             "--mem-products" => a.mem_products = n(),
+            "--concurrent-products" => a.concurrent_products = n(),
+            "--core-only" => a.core_only = n() != 0,
+            "--core-latencies" => {
+                a.core_latencies = v
+                    .split(',')
+                    .map(|x| x.trim().parse().expect("latency in ms"))
+                    .collect()
+            }
             "--out" => a.out = Some(v),
             "--command" => a.command = v,
             _ => panic!("unknown argument {k}"),
@@ -115,6 +132,15 @@ fn main() {
         catalog: Catalog::Empty,
     })
     .expect("start fake stripe");
+    if args.core_only {
+        // `--core-only 1`: the concurrent scans through stripe_fdw_core alone, no Postgres.
+        let transport = Rc::new(Transport::new(Duration::from_secs(10)).expect("transport"));
+        let mut lines = Vec::new();
+        let n = args.concurrent_products;
+        concurrency::core(&fake, &transport, &mut lines, n, &args.core_latencies);
+        println!("\n{}", report::table(&lines));
+        return;
+    }
     let mut db = db::connect();
     db::setup(&mut db, &fake.base_url(), DEFAULT_API_KEY);
     // A new backend, so that only the (pinned) library is loaded.
@@ -142,6 +168,8 @@ fn main() {
     ctx.catalog(ln, m, lat);
     scans::full(&mut ctx, ln, m, lat);
     memory::run(&mut ctx);
+    let cn = ctx.args.concurrent_products;
+    concurrency::run(&mut ctx, cn);
 
     let table = report::table(&ctx.lines);
     println!("\n{table}");
@@ -178,6 +206,12 @@ const NOTES: &str = "
   join is timed.
 - Memory: `VmHWM` of the backend (`pg_backend_pid()` on a fresh connection) after a full products
   scan; the fake is reset to each catalog size between the two runs.
+- Concurrent scan: the products full scan with the server option `max_concurrency` 1, 4 and 8 at
+  50 and 300 ms a request, each as a ratio to the sequential floor (the floor above, at the same
+  latency); the FDW row sets the option with `alter server`, the core row runs
+  `stripe_fdw_core::client::ListScan` with the same extraction as the floor. Median of 3 at 50 ms,
+  one run at 300 ms (30 s a sequential scan, all of it latency). `cargo run --release -p bench --
+  --core-only 1 [--core-latencies 0,50,300]` prints the core rows (also at 0 ms) without Postgres.
 - The fake Stripe runs in-process in the bench binary (2 tokio workers) on loopback; at the simulated
   latency it sleeps that long before each response.
 ";

@@ -74,6 +74,59 @@ pub enum StripeError {
     Cancelled,
 }
 
+impl ApiError {
+    fn scrubbed(self, key: &str) -> ApiError {
+        let s = |v: Option<String>| v.map(|t| scrub_secrets(&t, key));
+        ApiError {
+            error_type: s(self.error_type),
+            code: s(self.code),
+            param: s(self.param),
+            message: s(self.message),
+            doc_url: s(self.doc_url),
+        }
+    }
+}
+
+impl StripeError {
+    /// The same error with the API key (and anything shaped like a Stripe secret) removed from every
+    /// text it carries: whatever a server sends back may quote the key, in any field.
+    pub fn scrubbed(self, key: &str) -> StripeError {
+        let s = |t: String| scrub_secrets(&t, key);
+        let so = |t: Option<String>| t.map(|t| scrub_secrets(&t, key));
+        match self {
+            StripeError::Api {
+                status,
+                error,
+                request_id,
+                attempts,
+            } => StripeError::Api {
+                status,
+                error: Box::new(error.scrubbed(key)),
+                request_id: so(request_id),
+                attempts,
+            },
+            StripeError::Transport {
+                host,
+                reason,
+                attempts,
+            } => StripeError::Transport {
+                host: s(host),
+                reason: s(reason),
+                attempts,
+            },
+            StripeError::BadBody { reason, request_id } => StripeError::BadBody {
+                reason: s(reason),
+                request_id: so(request_id),
+            },
+            StripeError::TooLarge { limit, request_id } => StripeError::TooLarge {
+                limit,
+                request_id: so(request_id),
+            },
+            e @ (StripeError::Timeout { .. } | StripeError::Cancelled) => e,
+        }
+    }
+}
+
 /// Remove anything that looks like a Stripe secret from text we did not write (Stripe's messages
 /// echo a masked key; transport errors may quote a URL). Keys look like `sk_live_...`, `rk_test_...`.
 pub fn scrub_secrets(text: &str, key: &str) -> String {
@@ -116,6 +169,49 @@ mod tests {
             "key [redacted] here"
         );
         assert_eq!(scrub_secrets("nothing here", ""), "nothing here");
+    }
+
+    #[test]
+    fn every_field_is_scrubbed() {
+        let key = "sk_test_abc123";
+        let echo = |f: &str| Some(format!("{f} Bearer {key}"));
+        let e = StripeError::Api {
+            status: 400,
+            error: Box::new(ApiError {
+                error_type: echo("type"),
+                code: echo("code"),
+                param: echo("param"),
+                message: echo("message"),
+                doc_url: echo("doc_url"),
+            }),
+            request_id: echo("req"),
+            attempts: 1,
+        }
+        .scrubbed(key);
+        let debug = format!("{e:?} {e}");
+        assert!(!debug.contains("abc123"), "{debug}");
+        assert!(debug.contains("param Bearer [redacted]"), "{debug}");
+        for e in [
+            StripeError::BadBody {
+                reason: format!("got \"{key}\""),
+                request_id: Some(key.into()),
+            },
+            StripeError::Transport {
+                host: "h".into(),
+                reason: format!("refused {key}"),
+                attempts: 1,
+            },
+            StripeError::TooLarge {
+                limit: 1,
+                request_id: Some(key.into()),
+            },
+        ] {
+            let shown = {
+                let e = e.scrubbed(key);
+                format!("{e:?} {e}")
+            };
+            assert!(!shown.contains("abc123"), "{shown}");
+        }
     }
 
     #[test]

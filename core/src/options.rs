@@ -43,6 +43,7 @@ impl Scope {
                 "max_retries",
                 "retry_deadline",
                 "max_response_size",
+                "max_concurrency",
             ],
             Scope::UserMapping => &["api_key", "api_key_id", "api_key_name"],
             Scope::Table => &["object", "estimated_rows", "rowid_column", "startup_cost"],
@@ -174,7 +175,11 @@ pub struct ServerOptions {
     pub max_retries: u32,
     pub retry_deadline: Duration,
     pub max_response_size: u64,
+    /// List pages fetched at once by a scan that may come in any order (1 = one at a time).
+    pub max_concurrency: u32,
 }
+
+pub const DEFAULT_MAX_CONCURRENCY: u32 = 4;
 
 pub const DEFAULT_API_URL: &str = "https://api.stripe.com/v1";
 
@@ -272,6 +277,21 @@ impl ServerOptions {
                 .filter(|n| *n <= 10)
                 .ok_or_else(|| bad("max_retries", v, "a whole number from 0 to 10"))?,
         };
+        let max_concurrency = match map.get("max_concurrency") {
+            None => DEFAULT_MAX_CONCURRENCY,
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=16).contains(n))
+                .ok_or_else(|| {
+                    bad(
+                        "max_concurrency",
+                        v,
+                        "a whole number from 1 (one request at a time) to 16",
+                    )
+                })?,
+        };
         Ok(ServerOptions {
             secret,
             api_url,
@@ -282,6 +302,7 @@ impl ServerOptions {
             max_retries,
             retry_deadline: duration(map, "retry_deadline", Duration::from_secs(60))?,
             max_response_size: size(map, "max_response_size", 16 << 20)?,
+            max_concurrency,
         })
     }
 }

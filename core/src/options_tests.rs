@@ -20,6 +20,7 @@ fn defaults() {
     assert_eq!(s.request_timeout, Duration::from_secs(30));
     assert_eq!(s.max_retries, 3);
     assert_eq!(s.max_response_size, 16 << 20);
+    assert_eq!(s.max_concurrency, 4);
     assert_eq!(s.secret.api_key.as_deref(), Some("sk_test_x"));
     assert_eq!(
         s.api_version.as_deref(),
@@ -42,6 +43,7 @@ fn values_are_parsed() {
         ("retry_deadline", "2min"),
         ("max_retries", "0"),
         ("max_response_size", "2MB"),
+        ("max_concurrency", " 16 "),
         ("api_version", "2026-10-28.endive"),
         ("account", "acct_123"),
     ]))
@@ -52,6 +54,7 @@ fn values_are_parsed() {
     assert_eq!(s.retry_deadline, Duration::from_secs(120));
     assert_eq!(s.max_retries, 0);
     assert_eq!(s.max_response_size, 2 << 20);
+    assert_eq!(s.max_concurrency, 16);
     assert_eq!(s.account.as_deref(), Some("acct_123"));
 }
 
@@ -65,6 +68,17 @@ fn bad_values_say_what_is_expected() {
         ("max_retries", "-1", "from 0 to 10"),
         ("max_retries", "11", "from 0 to 10"),
         ("max_response_size", "12", "from 1kB"),
+        (
+            "max_concurrency",
+            "0",
+            "from 1 (one request at a time) to 16",
+        ),
+        (
+            "max_concurrency",
+            "17",
+            "from 1 (one request at a time) to 16",
+        ),
+        ("max_concurrency", "four", "a whole number"),
         ("account", "bob", "acct_"),
         ("api_version", "", "API version"),
     ];

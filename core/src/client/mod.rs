@@ -1,49 +1,36 @@
 //! The only code that speaks HTTP: auth, Stripe headers, timeouts, retries, size cap, cancel.
+//!
+//! Requests run on the transport's worker threads (which block every signal); the calling
+//! (Postgres) thread only waits for them, polling `interrupted` so a query cancel ends the wait.
 
+mod concurrent;
 pub mod pages;
+mod request;
 pub mod retry;
+pub mod scan;
+pub mod slices;
+mod transport;
 
-use crate::error::{scrub_secrets, ApiError, StripeError, TimeoutKind};
+pub use request::Backoff;
+pub use scan::ListScan;
+pub use transport::Transport;
+
+use crate::error::StripeError;
+use request::Requester;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, USER_AGENT};
-use retry::{decide, Decision, Outcome, Policy};
+use retry::Policy;
 use serde::Deserialize;
 use serde_json::Value;
-use std::rc::Rc;
-use std::time::{Duration, Instant};
-use tokio::runtime::Runtime;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use transport::Io;
 use url::Url;
 
 pub const USER_AGENT_VALUE: &str = concat!("stripe_fdw/", env!("CARGO_PKG_VERSION"));
 
 /// How often a wait on Stripe looks for a query cancel.
-const INTERRUPT_POLL: Duration = Duration::from_millis(20);
-
-/// A tokio runtime and a connection pool, kept for the life of a backend so connections are reused.
-pub struct Transport {
-    rt: Runtime,
-    http: reqwest::Client,
-}
-
-impl Transport {
-    pub fn new(connect_timeout: Duration) -> Result<Self, StripeError> {
-        let setup = |reason: String| StripeError::Transport {
-            host: "-".into(),
-            reason,
-            attempts: 0,
-        };
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| setup(format!("cannot start the I/O runtime: {e}")))?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .pool_idle_timeout(Duration::from_secs(50))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| setup(format!("cannot build the HTTP client: {e}")))?;
-        Ok(Transport { rt, http })
-    }
-}
+pub(crate) const INTERRUPT_POLL: Duration = Duration::from_millis(20);
 
 /// Everything one request needs to know, from the server and user mapping options.
 #[derive(Clone)]
@@ -79,27 +66,16 @@ pub struct ListPage {
 
 /// A Stripe client on a shared transport. Every call blocks the calling (Postgres) thread, and
 /// `interrupted` is polled while waiting so a query cancel ends the wait within ~20 ms.
+/// Cloning is cheap (two `Arc`s); what the worker threads use is `Send`.
+#[derive(Clone)]
 pub struct Client {
-    transport: Rc<Transport>,
-    cfg: ClientConfig,
-    headers: HeaderMap,
-}
-
-/// Why one attempt failed, before the retry decision.
-enum AttemptError {
-    Status {
-        status: u16,
-        headers: HeaderMap,
-        body: Vec<u8>,
-    },
-    Http(reqwest::Error),
-    TooLarge {
-        request_id: Option<String>,
-    },
+    io: Arc<Io>,
+    req: Arc<Requester>,
 }
 
 impl Client {
-    pub fn new(transport: Rc<Transport>, cfg: ClientConfig) -> Result<Self, StripeError> {
+    /// `transport` may be a `&Transport`, an `Rc<Transport>` or an `Arc<Transport>`.
+    pub fn new(transport: impl AsRef<Transport>, cfg: ClientConfig) -> Result<Self, StripeError> {
         let bad_header = |what: &str| StripeError::BadBody {
             reason: format!("the {what} contains characters not allowed in an HTTP header"),
             request_id: None,
@@ -123,15 +99,19 @@ impl Client {
                 HeaderValue::from_str(a).map_err(|_| bad_header("account"))?,
             );
         }
+        let io = transport.as_ref().io.clone();
         Ok(Client {
-            transport,
-            cfg,
-            headers,
+            req: Arc::new(Requester {
+                http: io.http.clone(),
+                cfg,
+                headers,
+            }),
+            io,
         })
     }
 
-    fn url(&self, segments: &[&str], params: &[(String, String)]) -> Url {
-        request_url(&self.cfg.base_url, segments, params)
+    pub(crate) fn url(&self, segments: &[&str], params: &[(String, String)]) -> Url {
+        request_url(&self.req.cfg.base_url, segments, params)
     }
 
     /// `GET <endpoint>?params`: one page of a list.
@@ -141,18 +121,12 @@ impl Client {
         params: &[(String, String)],
         interrupted: &dyn Fn() -> bool,
     ) -> Result<ListPage, StripeError> {
-        let (body, request_id) = self.get(self.url(&[endpoint], params), interrupted)?;
-        let page: ListPage = serde_json::from_slice(&body).map_err(|e| StripeError::BadBody {
-            reason: format!("expected a list object: {e}"),
-            request_id: request_id.clone(),
-        })?;
-        if page.object != "list" {
-            return Err(StripeError::BadBody {
-                reason: format!("expected \"object\": \"list\", got \"{}\"", page.object),
-                request_id,
-            });
-        }
-        Ok(page)
+        let url = self.url(&[endpoint], params);
+        let req = self.req.clone();
+        self.run(
+            async move { req.list_page(url, &Backoff::default()).await },
+            interrupted,
+        )
     }
 
     /// `GET <endpoint>/<id>`: one object, or `None` when Stripe says it does not exist.
@@ -162,38 +136,32 @@ impl Client {
         id: &str,
         interrupted: &dyn Fn() -> bool,
     ) -> Result<Option<Value>, StripeError> {
-        match self.get(self.url(&[endpoint, id], &[]), interrupted) {
-            Ok((body, request_id)) => {
-                let v: Value = serde_json::from_slice(&body).map_err(|e| StripeError::BadBody {
-                    reason: format!("expected an object: {e}"),
-                    request_id: request_id.clone(),
-                })?;
-                if !v.is_object() || v.get("deleted").and_then(Value::as_bool) == Some(true) {
-                    return if v.is_object() {
-                        Ok(None)
-                    } else {
-                        Err(StripeError::BadBody {
-                            reason: "expected a JSON object".into(),
-                            request_id,
-                        })
-                    };
-                }
-                Ok(Some(v))
-            }
-            Err(StripeError::Api {
-                status: 404, error, ..
-            }) if error.code.as_deref() == Some("resource_missing") => Ok(None),
-            Err(e) => Err(e),
-        }
+        let url = self.url(&[endpoint, id], &[]);
+        let req = self.req.clone();
+        self.run(
+            async move { req.retrieve(url, &Backoff::default()).await },
+            interrupted,
+        )
     }
 
-    /// A GET with retries, returning the body and the `Request-Id`.
-    fn get(
+    /// Run `work` on a worker thread and wait for it here, polling `interrupted`; a cancel aborts it.
+    fn run<T: Send + 'static>(
         &self,
-        url: Url,
+        work: impl Future<Output = Result<T, StripeError>> + Send + 'static,
         interrupted: &dyn Fn() -> bool,
-    ) -> Result<(Vec<u8>, Option<String>), StripeError> {
-        let work = self.get_with_retries(url);
+    ) -> Result<T, StripeError> {
+        let mut task = self.io.rt.spawn(work);
+        let r = self.wait(&mut task, interrupted);
+        task.abort();
+        r.and_then(|joined| joined.map_err(lost_task)?)
+    }
+
+    /// Block on `fut` (which must only wait on the workers), polling `interrupted` every ~20 ms.
+    pub(crate) fn wait<F: Future>(
+        &self,
+        fut: F,
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<F::Output, StripeError> {
         let watch = async {
             loop {
                 if interrupted() {
@@ -202,147 +170,21 @@ impl Client {
                 tokio::time::sleep(INTERRUPT_POLL).await;
             }
         };
-        self.transport.rt.block_on(async {
+        self.io.rt.block_on(async {
             tokio::select! {
                 biased;
                 _ = watch => Err(StripeError::Cancelled),
-                r = work => r,
+                r = fut => Ok(r),
             }
         })
     }
 
-    async fn get_with_retries(&self, url: Url) -> Result<(Vec<u8>, Option<String>), StripeError> {
-        let started = Instant::now();
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let err = match self.attempt(url.clone()).await {
-                Ok(ok) => return Ok(ok),
-                Err(e) => e,
-            };
-            let outcome = match &err {
-                AttemptError::Status {
-                    status, headers, ..
-                } => Outcome::Status {
-                    status: *status,
-                    should_retry: header(headers, "stripe-should-retry").and_then(|v| {
-                        match v.as_str() {
-                            "true" => Some(true),
-                            "false" => Some(false),
-                            _ => None,
-                        }
-                    }),
-                    retry_after: header(headers, "retry-after")
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .map(Duration::from_secs),
-                },
-                AttemptError::Http(_) => Outcome::Transport,
-                AttemptError::TooLarge { request_id } => {
-                    return Err(StripeError::TooLarge {
-                        limit: self.cfg.max_response_size,
-                        request_id: request_id.clone(),
-                    })
-                }
-            };
-            match decide(
-                &self.cfg.policy,
-                attempt,
-                outcome,
-                started.elapsed(),
-                rand::random::<f64>(),
-            ) {
-                Decision::Retry(wait) => tokio::time::sleep(wait).await,
-                Decision::GiveUp(_) => return Err(self.final_error(err, attempt)),
-            }
-        }
+    pub(crate) fn requester(&self) -> Arc<Requester> {
+        self.req.clone()
     }
 
-    async fn attempt(&self, url: Url) -> Result<(Vec<u8>, Option<String>), AttemptError> {
-        let mut resp = self
-            .transport
-            .http
-            .get(url)
-            .headers(self.headers.clone())
-            .timeout(self.cfg.request_timeout)
-            .send()
-            .await
-            .map_err(AttemptError::Http)?;
-        let status = resp.status().as_u16();
-        let request_id = header(resp.headers(), "request-id");
-        let cap = self.cfg.max_response_size;
-        if resp.content_length().is_some_and(|n| n > cap) {
-            return Err(AttemptError::TooLarge { request_id });
-        }
-        let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0).min(cap) as usize);
-        while let Some(chunk) = resp.chunk().await.map_err(AttemptError::Http)? {
-            if body.len() as u64 + chunk.len() as u64 > cap {
-                return Err(AttemptError::TooLarge { request_id });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        if (200..300).contains(&status) {
-            Ok((body, request_id))
-        } else {
-            Err(AttemptError::Status {
-                status,
-                headers: resp.headers().clone(),
-                body,
-            })
-        }
-    }
-
-    fn final_error(&self, err: AttemptError, attempts: u32) -> StripeError {
-        match err {
-            AttemptError::Status {
-                status,
-                headers,
-                body,
-            } => {
-                #[derive(Deserialize)]
-                struct Body {
-                    error: ApiError,
-                }
-                let mut error = serde_json::from_slice::<Body>(&body)
-                    .map(|b| b.error)
-                    .unwrap_or_else(|_| ApiError {
-                        message: Some(format!(
-                            "Stripe answered HTTP {status} with a body that is not a Stripe error"
-                        )),
-                        ..ApiError::default()
-                    });
-                error.message = error.message.map(|m| scrub_secrets(&m, &self.cfg.api_key));
-                StripeError::Api {
-                    status,
-                    error: Box::new(error),
-                    request_id: header(&headers, "request-id"),
-                    attempts,
-                }
-            }
-            AttemptError::TooLarge { request_id } => StripeError::TooLarge {
-                limit: self.cfg.max_response_size,
-                request_id,
-            },
-            AttemptError::Http(e) => {
-                if e.is_timeout() {
-                    let (kind, limit) = if e.is_connect() {
-                        (TimeoutKind::Connect, self.cfg.connect_timeout)
-                    } else {
-                        (TimeoutKind::Request, self.cfg.request_timeout)
-                    };
-                    StripeError::Timeout {
-                        kind,
-                        limit,
-                        attempts,
-                    }
-                } else {
-                    StripeError::Transport {
-                        host: self.cfg.base_url.host_str().unwrap_or("-").to_string(),
-                        reason: scrub_secrets(&error_chain(&e), &self.cfg.api_key),
-                        attempts,
-                    }
-                }
-            }
-        }
+    pub(crate) fn handle(&self) -> &tokio::runtime::Handle {
+        self.io.rt.handle()
     }
 }
 
@@ -359,37 +201,11 @@ pub fn request_url(base: &Url, segments: &[&str], params: &[(String, String)]) -
     url
 }
 
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-}
-
-/// The error and its causes, without the URL (which reqwest puts in the top-level message).
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut parts = Vec::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        parts.push(s.to_string());
-        source = s.source();
-    }
-    if parts.is_empty() {
-        parts.push(e.without_url_ref().to_string());
-    }
-    parts.join(": ")
-}
-
-trait WithoutUrl {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrl for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        let s = self.to_string();
-        match self.url() {
-            Some(u) => s.replace(u.as_str(), "<url>"),
-            None => s,
-        }
+/// A request task that panicked or was aborted (neither should happen outside a cancel).
+pub(crate) fn lost_task(e: tokio::task::JoinError) -> StripeError {
+    StripeError::Transport {
+        host: "-".into(),
+        reason: format!("the request task ended early: {e}"),
+        attempts: 0,
     }
 }

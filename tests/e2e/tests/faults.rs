@@ -36,7 +36,8 @@ fn survives(env: &mut Env, check: impl FnOnce(&mut Env)) {
 
 #[test]
 fn rate_limited_twice_then_success_returns_every_row() {
-    let mut env = Env::new(generated(150, 1));
+    // One page at a time: the request count below is the sequential page walk's.
+    let mut env = Env::with(generated(150, 1), "max_concurrency '1'", DEFAULT_API_KEY);
     survives(&mut env, |env| {
         faults(env, 0, vec![status(429, None, Some(2))]);
         assert_eq!(env.query("select id from {s}.products").len(), 150);
@@ -78,7 +79,7 @@ fn server_errors_forever_fail_after_max_retries_plus_one_requests() {
 
 #[test]
 fn a_dropped_connection_mid_scan_is_retried_and_no_row_is_lost() {
-    let mut env = Env::new(generated(250, 1));
+    let mut env = Env::with(generated(250, 1), "max_concurrency '1'", DEFAULT_API_KEY);
     survives(&mut env, |env| {
         faults(
             env,

@@ -21,7 +21,8 @@ fn same_as_full_scan(env: &mut Env, table: &str, cond: &str) -> (Vec<String>, Ve
 
 #[test]
 fn a_three_page_scan_returns_every_row_once_following_the_cursor_chain() {
-    let mut env = Env::new(generated(250, 1));
+    // max_concurrency 1: the sequential page walk (tests/e2e/tests/concurrency.rs: the rest).
+    let mut env = Env::with(generated(250, 1), "max_concurrency '1'", DEFAULT_API_KEY);
     let ids = env.strings("select id from {s}.products");
     assert_eq!(ids.len(), 250);
     assert_eq!(
@@ -63,7 +64,7 @@ fn id_lookup_is_one_retrieve_and_a_missing_id_is_no_row() {
 
 #[test]
 fn limit_sets_only_the_first_page_size_and_never_loses_a_row() {
-    let mut env = Env::new(generated(250, 1));
+    let mut env = Env::with(generated(250, 1), "max_concurrency '1'", DEFAULT_API_KEY);
     assert_eq!(env.query("select id from {s}.products limit 5").len(), 5);
     let log = env.take_log();
     assert_eq!(log.len(), 1);

@@ -1,4 +1,4 @@
-//! Fault injection: latency plus rules (status, drop, malformed, truncated, hang, oversize).
+//! Fault injection: latency plus rules (status, drop, malformed, truncated, hang, oversize, echo_key).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,10 @@ pub enum FaultKind {
     Hang,
     /// 200 with a valid but very large list body.
     Oversize,
+    /// A server that leaks what it was sent: the request's `Authorization` header in every field of
+    /// a Stripe error body (`type`, `code`, `param`, `message`, `doc_url`) and in `Request-Id`; with
+    /// `status` 200, in the `object` of a list body instead.
+    EchoKey,
 }
 
 impl FaultKind {
@@ -28,6 +32,7 @@ impl FaultKind {
             FaultKind::Truncated => "truncated",
             FaultKind::Hang => "hang",
             FaultKind::Oversize => "oversize",
+            FaultKind::EchoKey => "echo_key",
         }
     }
 }

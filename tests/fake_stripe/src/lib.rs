@@ -172,6 +172,20 @@ impl FakeStripe {
         Ok(())
     }
 
+    /// Create a product named `name` as `POST /v1/products` would (for tests that change the data
+    /// while a scan runs); returns its id.
+    pub fn create_product(&self, name: &str) -> Result<String, String> {
+        let params = params::Params::parse(&[("name".to_string(), name.to_string())])
+            .map_err(|e| e.message)?;
+        let created =
+            products::create(&mut lock(&self.shared.state), params).map_err(|e| e.message)?;
+        created
+            .get("id")
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| "the created product has no id".to_string())
+    }
+
     /// (products, prices) currently stored.
     pub fn counts(&self) -> (usize, usize) {
         let st = lock(&self.shared.state);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::auth;
 use crate::control;
@@ -52,6 +52,7 @@ pub async fn handle(shared: &Arc<Shared>, req: Request) -> Outcome {
         )))
     };
     match outcome {
+        Outcome::Reply(r) if r.headers.iter().any(|(k, _)| k == "Request-Id") => Outcome::Reply(r),
         Outcome::Reply(r) => Outcome::Reply(r.header("Request-Id", &rid)),
         Outcome::Truncated(r) => Outcome::Truncated(r.header("Request-Id", &rid)),
         other => other,
@@ -95,6 +96,19 @@ fn apply_fault(shared: &Arc<Shared>, req: &Request, rule: &FaultRule, rid: &str)
             if let Some(s) = rule.retry_after {
                 r = r.header("Retry-After", &s.to_string());
             }
+            (Outcome::Reply(r), status)
+        }
+        FaultKind::EchoKey => {
+            let sent = req.header("authorization").unwrap_or("").to_string();
+            let status = rule.status.unwrap_or(400);
+            let body = if status == 200 {
+                json!({"object": sent, "data": [], "has_more": false})
+            } else {
+                json!({"error": {
+                    "type": sent, "code": sent, "param": sent, "message": sent, "doc_url": sent
+                }})
+            };
+            let r = Response::json(status, &body).header("Request-Id", &sent);
             (Outcome::Reply(r), status)
         }
         FaultKind::Drop => (Outcome::Drop, 0),

@@ -1,4 +1,5 @@
-//! Fault injection over real HTTP: status, drop, malformed, truncated, hang, oversize, latency.
+//! Fault injection over real HTTP: status, drop, malformed, truncated, hang, oversize, echo_key,
+//! latency (also on concurrent requests).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -151,6 +152,43 @@ fn latency_delays_api_but_not_controls() {
     let t = Instant::now();
     fx.get("products");
     assert!(t.elapsed() < Duration::from_millis(250));
+}
+
+#[test]
+fn latency_applies_to_each_concurrent_request_on_its_own() {
+    let fx = demo();
+    fx.faults(json!({"latency_ms": 300, "rules": []}));
+    let n = 8;
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        let all: Vec<_> = (0..n)
+            .map(|_| s.spawn(|| fx.get("products?limit=1").status))
+            .collect();
+        for h in all {
+            assert_eq!(h.join().unwrap(), 200);
+        }
+    });
+    let took = t.elapsed();
+    assert!(took >= Duration::from_millis(300));
+    // Served one after another they would take n * 300 ms.
+    assert!(took < Duration::from_millis(n * 300 / 2), "{took:?}");
+    assert_eq!(fx.server.log().len() as u64, n);
+}
+
+#[test]
+fn echo_key_leaks_the_authorization_header_into_every_error_field() {
+    let fx = demo();
+    fx.faults(json!({"rules":[{"kind":"echo_key","count":1}, {"kind":"echo_key","status":200}]}));
+    let r = fx.get("products");
+    assert_eq!(r.status, 400);
+    let sent = format!("Bearer {DEFAULT_API_KEY}");
+    for field in ["type", "code", "param", "message", "doc_url"] {
+        assert_eq!(r.body["error"][field], sent.as_str(), "{field}");
+    }
+    assert_eq!(r.header("request-id"), Some(sent.clone()));
+    let r = fx.get("products");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["object"], sent.as_str());
 }
 
 #[test]
