@@ -31,7 +31,10 @@ fn every_thread_of_a_backend_but_its_own_blocks_every_signal() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|t| *t != pid.to_string())
         .collect();
-    assert!(!tids.is_empty(), "the scan started no thread in the backend");
+    assert!(
+        !tids.is_empty(),
+        "the scan started no thread in the backend"
+    );
     // Every standard signal (1-31) but SIGKILL and SIGSTOP, which cannot be blocked.
     let want = ((1u64 << 31) - 1) & !((1u64 << 8) | (1u64 << 18));
     for tid in tids {
