@@ -40,15 +40,33 @@ fn status(tid: &str) -> Option<(String, u64)> {
     Some((field("Name:")?, blocked))
 }
 
+/// The calling thread's id, from /proc/thread-self (no libc call needed).
+fn thread_id() -> String {
+    std::fs::read_link("/proc/thread-self")
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
 #[test]
 fn every_thread_the_client_starts_blocks_every_signal() {
     let before = tasks();
+    let me = |tid: &str| status(tid).map(|(_, blocked)| blocked);
+    let own = thread_id();
+    let own_mask = me(&own);
     let fake = FakeStripe::start(Config {
         catalog: Catalog::Demo,
         ..Config::default()
     })
     .unwrap();
     let transport = Rc::new(Transport::new(Duration::from_secs(5)).unwrap());
+    assert_eq!(
+        me(&own),
+        own_mask,
+        "the caller's signal mask was not restored"
+    );
     let cfg = ClientConfig {
         // A host name, so that the resolver runs (on a thread of the client's).
         base_url: url::Url::parse(&format!("http://localhost:{}/v1", fake.port())).unwrap(),

@@ -11,7 +11,7 @@ pub mod scan;
 pub mod slices;
 mod transport;
 
-pub use request::Backoff;
+pub(crate) use request::Backoff;
 pub use scan::ListScan;
 pub use transport::Transport;
 

@@ -21,14 +21,14 @@ pub(crate) struct Requester {
 /// A pause shared by every request of one scan: a 429 (Stripe's rate limit) on any of them holds
 /// back the next attempt of all of them, and counts toward slowing the scan down.
 #[derive(Debug, Default)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     until: Mutex<Option<Instant>>,
     throttled: AtomicU32,
 }
 
 impl Backoff {
     /// Rate-limit answers seen so far.
-    pub fn throttled(&self) -> u32 {
+    pub(crate) fn throttled(&self) -> u32 {
         self.throttled.load(Ordering::Relaxed)
     }
 

@@ -21,6 +21,8 @@ fn the_key_never_leaks_through_any_error_path() {
         FaultKind::Truncated,
         FaultKind::Drop,
         FaultKind::Hang,
+        // A server that echoes the Authorization header into every field of its error.
+        FaultKind::EchoKey,
     ] {
         run(&mut env, vec![rule(kind)], "select * from {s}.products");
     }
