@@ -253,8 +253,9 @@ fn like_on_products_type_is_never_pushed() {
 fn describe_shows_the_wildcard() {
     let spec = objects::find("events").expect("events");
     let p = plan(spec, &[like("product.%")], Some((3, 0)));
+    let base = url::Url::parse("https://api.stripe.com/v1").expect("url");
     assert_eq!(
-        p.describe(spec),
+        p.describe(spec, &base),
         "GET /v1/events?type=product.*&limit=3 (then every page while has_more)"
     );
 }
