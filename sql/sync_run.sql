@@ -96,6 +96,10 @@ begin
     end if;
     t0 := pg_catalog.clock_timestamp();
     begin
+        -- A full sync records Stripe's newest event before it reads: where catch_up() starts.
+        if p_target is null then
+            perform stripe_fdw._events_mark(stripe_fdw._sync_servers());
+        end if;
         counts := stripe_fdw._sync_apply_json(targets);
     exception when others then
         get stacked diagnostics err_state = returned_sqlstate, err_msg = message_text,
@@ -142,7 +146,9 @@ declare
     det text;
     hnt text;
 begin
+    perform stripe_fdw._reconciled();
     call stripe_fdw._sync_run(null, st, msg, det, hnt);
+    perform stripe_fdw._events_mark(stripe_fdw._cache_only_servers());
     call stripe_fdw.refresh_cache();
     if st is not null then
         perform stripe_fdw._reraise(st, msg, det, hnt);

@@ -18,6 +18,7 @@ mod scan;
 mod secrets;
 mod transport;
 mod values;
+mod webhook;
 
 pgrx::pg_module_magic!();
 
@@ -33,4 +34,14 @@ pgrx::extension_sql_file!(
     "../sql/sync_run.sql",
     name = "sync_run",
     requires = ["sync_apply"]
+);
+pgrx::extension_sql_file!(
+    "../sql/webhooks.sql",
+    name = "webhooks",
+    requires = ["sync_run"]
+);
+pgrx::extension_sql_file!(
+    "../sql/catchup.sql",
+    name = "catchup",
+    requires = ["webhooks"]
 );
