@@ -33,16 +33,37 @@ const APPLIED_TYPES: &[&str] = &[
 /// Stripe's page size for events: one request per 100 events.
 const PAGE: usize = 100;
 
-fn report(code: PgSqlErrorCode, message: String, hint: Option<&str>) -> ErrorReport {
-    let r = ErrorReport::new(code, message, "stripe_fdw");
-    match hint {
-        Some(h) => r.set_hint(h),
-        None => r,
+/// An error on its way to Postgres (boxed: an ErrorReport is large).
+pub(crate) struct Raise(Box<ErrorReport>);
+
+impl From<ErrorReport> for Raise {
+    fn from(r: ErrorReport) -> Self {
+        Raise(Box::new(r))
     }
 }
 
+impl From<FdwError> for Raise {
+    fn from(e: FdwError) -> Self {
+        Raise(Box::new(ErrorReport::from(e)))
+    }
+}
+
+impl Raise {
+    pub(crate) fn into_report(self) -> ErrorReport {
+        *self.0
+    }
+}
+
+fn report(code: PgSqlErrorCode, message: String, hint: Option<&str>) -> Raise {
+    let r = ErrorReport::new(code, message, "stripe_fdw");
+    Raise::from(match hint {
+        Some(h) => r.set_hint(h),
+        None => r,
+    })
+}
+
 /// A foreign server's name and parsed options.
-fn server(oid: Oid) -> Result<(String, ServerOptions), ErrorReport> {
+fn server(oid: Oid) -> Result<(String, ServerOptions), Raise> {
     unsafe {
         let srv = pg_sys::GetForeignServerExtended(oid, pg_sys::FSV_MISSING_OK as u16);
         if srv.is_null() {
@@ -59,12 +80,12 @@ fn server(oid: Oid) -> Result<(String, ServerOptions), ErrorReport> {
             .to_string_lossy()
             .into_owned();
         let opts = ServerOptions::parse(&options_map((*srv).options))
-            .map_err(|e| ErrorReport::from(FdwError::from(e)))?;
+            .map_err(|e| Raise::from(FdwError::from(e)))?;
         Ok((name, opts))
     }
 }
 
-fn resolve_secret(s: &WebhookSecretOptions, user: Oid) -> Result<Option<String>, ErrorReport> {
+fn resolve_secret(s: &WebhookSecretOptions, user: Oid) -> Result<Option<String>, Raise> {
     let found = if let Some(k) = &s.secret {
         Some(k.clone())
     } else if let Some(id) = &s.secret_id {
@@ -83,10 +104,10 @@ fn resolve_secret(s: &WebhookSecretOptions, user: Oid) -> Result<Option<String>,
 }
 
 /// The endpoint secret for `server` as the current user sees it: user mapping, else server.
-fn webhook_secret(oid: Oid, name: &str, opts: &ServerOptions) -> Result<String, ErrorReport> {
+fn webhook_secret(oid: Oid, name: &str, opts: &ServerOptions) -> Result<String, Raise> {
     let user = unsafe { pg_sys::GetUserId() };
     let um = parse_webhook_secret_options(&secrets::user_mapping_map(oid, user))
-        .map_err(|e| ErrorReport::from(FdwError::from(e)))?;
+        .map_err(|e| Raise::from(FdwError::from(e)))?;
     if let Some(s) = resolve_secret(&um, user)? {
         return Ok(s);
     }
@@ -105,7 +126,7 @@ fn webhook_secret(oid: Oid, name: &str, opts: &ServerOptions) -> Result<String, 
     ))
 }
 
-fn refusal(e: SignatureError) -> ErrorReport {
+fn refusal(e: SignatureError) -> Raise {
     let hint = match e {
         SignatureError::Missing | SignatureError::Malformed(_) => {
             "Pass the raw request body and its Stripe-Signature header unchanged (read the body as text, not parsed JSON)."
@@ -124,11 +145,7 @@ fn refusal(e: SignatureError) -> ErrorReport {
     )
 }
 
-fn verify_event(
-    server_oid: Oid,
-    payload: &str,
-    header: Option<&str>,
-) -> Result<Value, ErrorReport> {
+fn verify_event(server_oid: Oid, payload: &str, header: Option<&str>) -> Result<Value, Raise> {
     let (name, opts) = server(server_oid)?;
     let secret = webhook_secret(server_oid, &name, &opts)?;
     let now = std::time::SystemTime::now()
@@ -159,14 +176,14 @@ fn interrupted() -> bool {
     }
 }
 
-fn stripe_err(e: StripeError) -> ErrorReport {
+fn stripe_err(e: StripeError) -> Raise {
     if matches!(e, StripeError::Cancelled) {
         pgrx::check_for_interrupts!();
     }
-    ErrorReport::from(FdwError::from(e))
+    Raise::from(FdwError::from(e))
 }
 
-fn client(server_oid: Oid) -> Result<Client, ErrorReport> {
+fn client(server_oid: Oid) -> Result<Client, Raise> {
     let (name, opts) = server(server_oid)?;
     let user = unsafe { pg_sys::GetUserId() };
     let api_key = secrets::api_key(server_oid, &name, &opts.secret, user)?;
@@ -210,7 +227,7 @@ fn list_events(
     server_oid: Oid,
     since: Option<i64>,
     newest_only: bool,
-) -> Result<Vec<EventRow>, ErrorReport> {
+) -> Result<Vec<EventRow>, Raise> {
     let c = client(server_oid)?;
     let mut base: Vec<(String, String)> = vec![(
         "limit".into(),
@@ -252,7 +269,7 @@ fn list_events(
             return Ok(out);
         }
         if last == after {
-            return Err(ErrorReport::from(FdwError::Paging(
+            return Err(Raise::from(FdwError::Paging(
                 "Stripe returned the same page of events twice".into(),
             )));
         }
@@ -274,7 +291,11 @@ mod stripe_fdw {
     #[pg_extern(name = "_verify_webhook")]
     #[search_path(pg_catalog, pg_temp)]
     fn verify_webhook(server: Oid, payload: &str, stripe_signature: Option<&str>) -> JsonB {
-        JsonB(super::verify_event(server, payload, stripe_signature).unwrap_or_report())
+        JsonB(
+            super::verify_event(server, payload, stripe_signature)
+                .map_err(super::Raise::into_report)
+                .unwrap_or_report(),
+        )
     }
 
     /// Stripe's product and price events, newest first (`ord` 0 is the newest): every one created at
@@ -298,6 +319,10 @@ mod stripe_fdw {
             name!(product, Option<String>),
         ),
     > {
-        TableIterator::new(super::list_events(server, since, newest_only).unwrap_or_report())
+        TableIterator::new(
+            super::list_events(server, since, newest_only)
+                .map_err(super::Raise::into_report)
+                .unwrap_or_report(),
+        )
     }
 }
