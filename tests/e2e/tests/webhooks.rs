@@ -263,3 +263,48 @@ fn the_server_is_the_named_one_or_the_only_one_and_the_secret_is_required() {
     let r = handle(&mut env, &payload, Some(&header), None).expect("accepted");
     assert_eq!(r["action"], "applied");
 }
+
+#[test]
+fn the_secret_can_come_from_supabase_vault_by_name_or_id() {
+    let mut env = hooked(Catalog::Demo);
+    // Supabase Vault's interface as stripe_fdw reads it, in this test's own database.
+    env.exec(&format!(
+        "create schema vault;
+         create table vault.decrypted_secrets (id uuid, key_id uuid, name text, decrypted_secret text);
+         insert into vault.decrypted_secrets values
+           ('5a2f3c1e-0000-4000-8000-000000000001', null, 'stripe_webhook', '{SECRET}');
+         alter user mapping for current_user server {{server}}
+           options (drop webhook_secret, add webhook_secret_name 'stripe_webhook');"
+    ));
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=From+Vault",
+    );
+    let evt = event_for(&env, "product.updated", &hobby);
+    assert_eq!(deliver(&mut env, &evt)["action"], "applied");
+    env.exec(
+        "alter user mapping for current_user server {server}
+           options (drop webhook_secret_name, add webhook_secret_id '5a2f3c1e-0000-4000-8000-000000000001')",
+    );
+    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=By+Id");
+    let evt = event_for(&env, "product.updated", &hobby);
+    assert_eq!(deliver(&mut env, &evt)["action"], "applied");
+    assert_eq!(
+        synced_product(&mut env, &hobby, "name").as_deref(),
+        Some("By Id")
+    );
+    // A name Vault does not have: an error that names the option, never a secret.
+    env.exec(
+        "alter user mapping for current_user server {server}
+           options (drop webhook_secret_id, add webhook_secret_name 'missing')",
+    );
+    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Nope");
+    let evt = event_for(&env, "product.updated", &hobby);
+    let (payload, header) = env.fake.webhook(&evt, SECRET, None).expect("event");
+    let e = handle(&mut env, &payload, Some(&header), None).expect_err("no such secret");
+    assert!(e.message.contains("webhook_secret_name"), "{e:?}");
+    assert!(!e.all_text().contains(SECRET), "{e:?}");
+}
