@@ -200,3 +200,42 @@ fn a_scheduled_run_with_no_change_makes_exactly_one_request() {
     let e = env.error("call stripe_fdw.run_scheduled('0')");
     assert_eq!(e.code, "22023");
 }
+
+#[test]
+fn a_webhook_marks_the_caches_stale_and_the_scheduled_run_refreshes_them() {
+    let mut env = hooked(Catalog::Demo);
+    env.exec("select stripe_fdw.create_cache('{s}', '{s}_cache')");
+    env.exec("call stripe_fdw.refresh_all()");
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Cached+Later",
+    );
+    let evt = event_for(&env, "product.updated", &hobby);
+    deliver(&mut env, &evt);
+    let stale: Vec<String> = env.strings(
+        "select object from stripe_fdw.cache_status where stale_since is not null order by 1",
+    );
+    assert_eq!(stale, [env.sql("{s}_cache.products")]);
+    env.take_log();
+
+    env.exec("call stripe_fdw.run_scheduled('1 day')");
+    let log = env.take_log();
+    assert_eq!(log[0].path, "/v1/events", "{:?}", paths(&log));
+    assert!(
+        log[1..].iter().all(|e| e.path == "/v1/products"),
+        "only the stale cache is read again: {:?}",
+        paths(&log)
+    );
+    let cached: String = env.query(&format!(
+        "select name from {{s}}_cache.products where id = '{hobby}'"
+    ))[0]
+        .get(0);
+    assert_eq!(cached, "Cached Later");
+    let stale: i64 = env
+        .query("select count(*) from stripe_fdw.cache_status where stale_since is not null")[0]
+        .get(0);
+    assert_eq!(stale, 0);
+}
