@@ -159,12 +159,22 @@ pub fn parse_secret_options(map: &HashMap<String, String>) -> Result<SecretOptio
 }
 
 /// Where the webhook endpoint secret (`whsec_...`) comes from: inline, or Supabase Vault by id or
-/// name. Like the API key, on the user mapping or the server; never shown.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// name. Like the API key, on the user mapping or the server; never shown (Debug redacts it).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct WebhookSecretOptions {
     pub secret: Option<String>,
     pub secret_id: Option<String>,
     pub secret_name: Option<String>,
+}
+
+impl std::fmt::Debug for WebhookSecretOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSecretOptions")
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("secret_id", &self.secret_id)
+            .field("secret_name", &self.secret_name)
+            .finish()
+    }
 }
 
 impl WebhookSecretOptions {

@@ -187,4 +187,6 @@ fn webhook_secret_sources_are_exclusive_and_hidden() {
     .expect_err("spaces");
     assert!(!e.to_string().contains("whsec_"), "{e}");
     assert!(e.to_string().contains("hidden"), "{e}");
+    let s = ServerOptions::parse(&map(&[("webhook_secret", "whsec_abc")])).expect("valid");
+    assert!(!format!("{s:?}").contains("whsec_abc"));
 }

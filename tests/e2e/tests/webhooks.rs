@@ -308,3 +308,27 @@ fn the_secret_can_come_from_supabase_vault_by_name_or_id() {
     assert!(e.message.contains("webhook_secret_name"), "{e:?}");
     assert!(!e.all_text().contains(SECRET), "{e:?}");
 }
+
+#[test]
+fn a_deleted_product_is_deleted_from_the_synced_table() {
+    let mut env = hooked(Catalog::Demo);
+    let product = create(&env, "/products", "name=Short+Lived");
+    let evt = event_for(&env, "product.created", &product);
+    assert_eq!(deliver(&mut env, &evt)["rows"], 1);
+    assert_eq!(
+        synced_product(&mut env, &product, "name").as_deref(),
+        Some("Short Lived")
+    );
+    stripe_ok(&env, "DELETE", &format!("/products/{product}"), "");
+    let evt = event_for(&env, "product.deleted", &product);
+    let r = deliver(&mut env, &evt);
+    assert_eq!(
+        (r["action"].as_str(), r["rows"].as_i64()),
+        (Some("applied"), Some(1))
+    );
+    let n: i64 = env.query(&format!(
+        "select count(*) from public.products where id = '{product}'"
+    ))[0]
+        .get(0);
+    assert_eq!(n, 0);
+}
