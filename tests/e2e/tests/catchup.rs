@@ -239,3 +239,33 @@ fn a_webhook_marks_the_caches_stale_and_the_scheduled_run_refreshes_them() {
         .get(0);
     assert_eq!(stale, 0);
 }
+
+#[test]
+fn catch_up_reads_one_events_page_per_100_events_and_each_object_once() {
+    let mut env = hooked(Catalog::Demo);
+    env.exec("call stripe_fdw.catch_up()"); // a starting point
+    let hobby = product_id(&mut env, "Hobby");
+    for i in 0..150 {
+        stripe_ok(
+            &env,
+            "POST",
+            &format!("/products/{hobby}"),
+            &format!("name=Hobby+{i}"),
+        );
+    }
+    env.take_log();
+    env.exec("call stripe_fdw.catch_up()");
+    let log = env.take_log();
+    let (events, products, prices, other) = tally(&log);
+    assert_eq!(events, 2, "150 events: two pages of 100");
+    assert_eq!(
+        products,
+        [hobby.clone()],
+        "one read for 150 events of one product"
+    );
+    assert!(prices.is_empty() && other.is_empty(), "{:?}", paths(&log));
+    assert_eq!(
+        synced_product(&mut env, &hobby, "name").as_deref(),
+        Some("Hobby 149")
+    );
+}

@@ -130,6 +130,17 @@ fn replaying_an_event_does_nothing() {
         Some("Local")
     );
     assert_eq!(recorded(&mut env), 1);
+
+    // The record is bounded: an event created more than 30 days ago is forgotten.
+    env.exec(
+        "insert into stripe_fdw.webhook_events (id, type, created, action, via)
+         values ('evt_old', 'product.updated', now() - interval '31 days', 'applied', 'webhook')",
+    );
+    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Twice");
+    let evt2 = event_for(&env, "product.updated", &hobby);
+    deliver(&mut env, &evt2);
+    let ids = env.strings("select id from stripe_fdw.webhook_events order by seq");
+    assert_eq!(ids, [evt.clone(), evt2]);
 }
 
 #[test]
