@@ -260,7 +260,7 @@ fn catch_up_reads_one_events_page_per_100_events_and_each_object_once() {
     assert_eq!(events, 2, "150 events: two pages of 100");
     assert_eq!(
         products,
-        [hobby.clone()],
+        [hobby.as_str()],
         "one read for 150 events of one product"
     );
     assert!(prices.is_empty() && other.is_empty(), "{:?}", paths(&log));
