@@ -269,3 +269,35 @@ fn catch_up_reads_one_events_page_per_100_events_and_each_object_once() {
         Some("Hobby 149")
     );
 }
+
+#[test]
+fn a_key_that_cannot_read_events_still_syncs_and_catch_up_falls_back() {
+    let mut env = starter(Catalog::Demo);
+    // A restricted key without events: Stripe answers 403 to /v1/events.
+    env.fake.set_faults(FaultConfig {
+        latency_ms: 0,
+        rules: vec![FaultRule {
+            status: Some(403),
+            path_prefix: Some("/v1/events".into()),
+            ..rule(FaultKind::Status)
+        }],
+    });
+    env.exec("call stripe_fdw.sync()");
+    let notices = env.notices.lock().expect("notices").clone();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.starts_with("WARNING") && n.contains("could not read Stripe's events")),
+        "{notices:?}"
+    );
+    assert_in_sync(&mut env);
+    let n: i64 = env.query("select count(*) from stripe_fdw.event_cursor")[0].get(0);
+    assert_eq!(n, 0, "no starting point");
+    env.fake.clear_faults();
+    env.exec("call stripe_fdw.catch_up()");
+    let notices = env.notices.lock().expect("notices").clone();
+    assert!(
+        notices.iter().any(|n| n.contains("no starting point")),
+        "{notices:?}"
+    );
+}
