@@ -115,22 +115,27 @@ begin
 end
 $$;
 
-create function stripe_fdw.schedule_refresh(every interval default '5 minutes') returns bigint
+create function stripe_fdw.schedule_refresh(every interval default '5 minutes',
+                                             reconcile_every interval default '1 day') returns bigint
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     v text := stripe_fdw._cron_check();
 begin
-    -- pg_cron replaces the job of the same name and user. refresh_all() runs every sync
-    -- (sql/sync_run.sql), then every cache.
+    if reconcile_every is null or reconcile_every <= interval '0' then
+        raise exception 'stripe_fdw: reconcile_every must be a positive interval' using errcode = '22023',
+            hint = 'E.g. schedule_refresh(''5 minutes'', ''1 day'').';
+    end if;
+    -- pg_cron replaces the job of the same name and user. run_scheduled (sql/catchup.sql) runs
+    -- catch_up() and the stale caches, and refresh_all() once per reconcile_every.
     return cron.schedule('stripe_fdw_refresh', stripe_fdw._cron_schedule(every, v),
-                         'call stripe_fdw.refresh_all()');
+                         pg_catalog.format('call stripe_fdw.run_scheduled(%L)', reconcile_every));
 end
 $$;
 
-comment on function stripe_fdw.schedule_refresh(interval) is
-    'Schedule CALL stripe_fdw.refresh_all() (every sync, then every cache) with pg_cron (job stripe_fdw_refresh); returns the job id';
+comment on function stripe_fdw.schedule_refresh(interval, interval) is
+    'Schedule CALL stripe_fdw.run_scheduled(reconcile_every) with pg_cron (job stripe_fdw_refresh): catch_up() and stale caches each run, every sync and cache once per reconcile_every; returns the job id';
 
 create function stripe_fdw.unschedule_refresh() returns bool
 language plpgsql

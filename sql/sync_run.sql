@@ -100,6 +100,10 @@ begin
     end if;
     t0 := pg_catalog.clock_timestamp();
     begin
+        -- A full sync records Stripe's newest event before it reads: where catch_up() starts.
+        if p_target is null then
+            perform stripe_fdw._events_mark(stripe_fdw._sync_servers());
+        end if;
         counts := stripe_fdw._sync_apply_json(targets);
     exception when others then
         get stacked diagnostics err_state = returned_sqlstate, err_msg = message_text,
@@ -152,7 +156,10 @@ declare
     saved text := pg_catalog.current_setting('search_path');
 begin
     perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    perform stripe_fdw._reconciled();
     call stripe_fdw._sync_run(null, st, msg, det, hnt);
+    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    perform stripe_fdw._events_mark(stripe_fdw._cache_only_servers());
     call stripe_fdw.refresh_cache();
     perform pg_catalog.set_config('search_path', saved, true);
     if st is not null then

@@ -18,6 +18,7 @@ mod scan;
 mod secrets;
 mod transport;
 mod values;
+mod webhook;
 
 pgrx::pg_module_magic!();
 
@@ -45,7 +46,17 @@ pgrx::extension_sql_file!(
     requires = ["sync_apply"]
 );
 pgrx::extension_sql_file!(
+    "../sql/webhooks.sql",
+    name = "webhooks",
+    requires = ["sync_run"]
+);
+pgrx::extension_sql_file!(
+    "../sql/catchup.sql",
+    name = "catchup",
+    requires = ["webhooks"]
+);
+pgrx::extension_sql_file!(
     "../sql/admin.sql",
     name = "admin",
-    requires = ["sync_run", "cache_refresh", "cache_catalog"]
+    requires = ["sync_run", "cache_refresh", "cache_catalog", "catchup"]
 );

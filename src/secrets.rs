@@ -41,8 +41,11 @@ impl Drop for AsUser {
     }
 }
 
-/// The options of the user mapping for `user` (or PUBLIC) on `server`, if there is one.
-fn user_mapping_options(server: pg_sys::Oid, user: pg_sys::Oid) -> Result<SecretOptions, FdwError> {
+/// The options of the user mapping for `user` (or PUBLIC) on `server` (empty when there is none).
+pub(crate) fn user_mapping_map(
+    server: pg_sys::Oid,
+    user: pg_sys::Oid,
+) -> std::collections::HashMap<String, String> {
     unsafe {
         let exists = |uid: pg_sys::Oid| {
             pg_sys::SearchSysCacheExists(
@@ -54,14 +57,19 @@ fn user_mapping_options(server: pg_sys::Oid, user: pg_sys::Oid) -> Result<Secret
             )
         };
         if !exists(user) && !exists(pg_sys::InvalidOid) {
-            return Ok(SecretOptions::default());
+            return Default::default();
         }
         let um = pg_sys::GetUserMapping(user, server);
         if um.is_null() {
-            return Ok(SecretOptions::default());
+            return Default::default();
         }
-        Ok(parse_secret_options(&options_map((*um).options))?)
+        options_map((*um).options)
     }
+}
+
+/// The key options of the user mapping for `user` (or PUBLIC) on `server`, if there is one.
+fn user_mapping_options(server: pg_sys::Oid, user: pg_sys::Oid) -> Result<SecretOptions, FdwError> {
+    Ok(parse_secret_options(&user_mapping_map(server, user))?)
 }
 
 fn vault_exists() -> bool {
@@ -71,7 +79,7 @@ fn vault_exists() -> bool {
         .unwrap_or(false)
 }
 
-fn from_vault(
+pub(crate) fn from_vault(
     kind: &str,
     id_or_name: &str,
     by_name: bool,
@@ -142,7 +150,7 @@ pub fn api_key(
 }
 
 /// A role's name, for messages.
-fn user_name(user: pg_sys::Oid) -> String {
+pub(crate) fn user_name(user: pg_sys::Oid) -> String {
     unsafe {
         let p = pg_sys::GetUserNameFromId(user, true);
         if p.is_null() {

@@ -44,8 +44,19 @@ impl Scope {
                 "retry_deadline",
                 "max_response_size",
                 "max_concurrency",
+                "webhook_secret",
+                "webhook_secret_id",
+                "webhook_secret_name",
+                "webhook_tolerance",
             ],
-            Scope::UserMapping => &["api_key", "api_key_id", "api_key_name"],
+            Scope::UserMapping => &[
+                "api_key",
+                "api_key_id",
+                "api_key_name",
+                "webhook_secret",
+                "webhook_secret_id",
+                "webhook_secret_name",
+            ],
             Scope::Table => &["object", "estimated_rows", "rowid_column", "startup_cost"],
         }
     }
@@ -93,7 +104,7 @@ impl OptionError {
     }
 }
 
-const SECRET_OPTIONS: &[&str] = &["api_key"];
+const SECRET_OPTIONS: &[&str] = &["api_key", "webhook_secret"];
 
 fn bad(name: &str, value: &str, expected: &str) -> OptionError {
     let shown = if SECRET_OPTIONS.contains(&name) {
@@ -122,7 +133,10 @@ pub fn validate(scope: Scope, options: &[(String, String)]) -> Result<(), Option
     match scope {
         Scope::Wrapper | Scope::Column => Ok(()),
         Scope::Server => ServerOptions::parse(&map).map(|_| ()),
-        Scope::UserMapping => parse_secret_options(&map).map(|_| ()),
+        Scope::UserMapping => {
+            parse_secret_options(&map)?;
+            parse_webhook_secret_options(&map).map(|_| ())
+        }
         Scope::Table => TableOptions::parse(&map).map(|_| ()),
     }
 }
@@ -136,31 +150,75 @@ pub struct SecretOptions {
 }
 
 pub fn parse_secret_options(map: &HashMap<String, String>) -> Result<SecretOptions, OptionError> {
-    let mut s = SecretOptions::default();
-    for name in ["api_key", "api_key_id", "api_key_name"] {
+    let [api_key, api_key_id, api_key_name] =
+        parse_secret_trio(map, ["api_key", "api_key_id", "api_key_name"])?;
+    Ok(SecretOptions {
+        api_key,
+        api_key_id,
+        api_key_name,
+    })
+}
+
+/// Where the webhook endpoint secret (`whsec_...`) comes from: inline, or Supabase Vault by id or
+/// name. Like the API key, on the user mapping or the server; never shown (Debug redacts it).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct WebhookSecretOptions {
+    pub secret: Option<String>,
+    pub secret_id: Option<String>,
+    pub secret_name: Option<String>,
+}
+
+impl std::fmt::Debug for WebhookSecretOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSecretOptions")
+            .field("secret", &self.secret.as_ref().map(|_| "[redacted]"))
+            .field("secret_id", &self.secret_id)
+            .field("secret_name", &self.secret_name)
+            .finish()
+    }
+}
+
+impl WebhookSecretOptions {
+    pub fn is_set(&self) -> bool {
+        self.secret.is_some() || self.secret_id.is_some() || self.secret_name.is_some()
+    }
+}
+
+pub fn parse_webhook_secret_options(
+    map: &HashMap<String, String>,
+) -> Result<WebhookSecretOptions, OptionError> {
+    let [secret, secret_id, secret_name] = parse_secret_trio(
+        map,
+        ["webhook_secret", "webhook_secret_id", "webhook_secret_name"],
+    )?;
+    Ok(WebhookSecretOptions {
+        secret,
+        secret_id,
+        secret_name,
+    })
+}
+
+/// Three mutually exclusive ways to give one secret (inline, Vault id, Vault name).
+fn parse_secret_trio(
+    map: &HashMap<String, String>,
+    names: [&'static str; 3],
+) -> Result<[Option<String>; 3], OptionError> {
+    let mut out: [Option<String>; 3] = Default::default();
+    for (slot, name) in out.iter_mut().zip(names) {
         let Some(v) = map.get(name) else { continue };
         if v.is_empty() || v.chars().any(|c| c.is_control() || c.is_whitespace()) {
             return Err(bad(name, v, "a non-empty value without spaces"));
         }
-        let slot = match name {
-            "api_key" => &mut s.api_key,
-            "api_key_id" => &mut s.api_key_id,
-            _ => &mut s.api_key_name,
-        };
         *slot = Some(v.clone());
     }
-    let set = [&s.api_key, &s.api_key_id, &s.api_key_name]
-        .iter()
-        .filter(|o| o.is_some())
-        .count();
-    if set > 1 {
+    if out.iter().filter(|o| o.is_some()).count() > 1 {
         return Err(OptionError::BadValue {
-            name: "api_key".into(),
-            shown: "api_key, api_key_id and api_key_name are exclusive".into(),
+            name: names[0].into(),
+            shown: format!("{}, {} and {} are exclusive", names[0], names[1], names[2]),
             expected: "only one of them".into(),
         });
     }
-    Ok(s)
+    Ok(out)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +235,9 @@ pub struct ServerOptions {
     pub max_response_size: u64,
     /// List pages fetched at once by a scan that may come in any order (1 = one at a time).
     pub max_concurrency: u32,
+    pub webhook_secret: WebhookSecretOptions,
+    /// How old a webhook signature may be (`webhook_tolerance`, default 300 s).
+    pub webhook_tolerance: Duration,
 }
 
 pub const DEFAULT_MAX_CONCURRENCY: u32 = 4;
@@ -228,6 +289,26 @@ fn size(map: &HashMap<String, String>, name: &str, default: u64) -> Result<u64, 
         return Err(bad(name, v, expected));
     }
     Ok(bytes)
+}
+
+/// `webhook_tolerance`: a positive duration of whole seconds, 1 s to 1 day (a tolerance of 0 would
+/// turn the age check off, so it is refused).
+fn tolerance(map: &HashMap<String, String>) -> Result<Duration, OptionError> {
+    let default = Duration::from_secs(crate::webhook::DEFAULT_TOLERANCE.unsigned_abs());
+    let Some(v) = map.get("webhook_tolerance") else {
+        return Ok(default);
+    };
+    let expected =
+        "a duration such as '300s' or '5min' (a bare number is seconds), from 1s to 1 day";
+    let d = match v.trim().parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(v.trim())
+            .map_err(|_| bad("webhook_tolerance", v, expected))?,
+    };
+    if d < Duration::from_secs(1) || d > Duration::from_secs(86_400) || d.subsec_nanos() != 0 {
+        return Err(bad("webhook_tolerance", v, expected));
+    }
+    Ok(d)
 }
 
 impl ServerOptions {
@@ -303,6 +384,8 @@ impl ServerOptions {
             retry_deadline: duration(map, "retry_deadline", Duration::from_secs(60))?,
             max_response_size: size(map, "max_response_size", 16 << 20)?,
             max_concurrency,
+            webhook_secret: parse_webhook_secret_options(map)?,
+            webhook_tolerance: tolerance(map)?,
         })
     }
 }

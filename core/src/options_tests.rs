@@ -115,7 +115,7 @@ fn unknown_options_list_the_valid_ones() {
     let err = validate(Scope::UserMapping, &opts(&[("api_url", "x")])).expect_err("unknown");
     assert_eq!(
         err.hint(),
-        "Valid options in this context are: api_key, api_key_id, api_key_name."
+        "Valid options in this context are: api_key, api_key_id, api_key_name, webhook_secret, webhook_secret_id, webhook_secret_name."
     );
     let err = validate(Scope::Wrapper, &opts(&[("x", "1")])).expect_err("unknown");
     assert!(err.hint().contains("takes no options"));
@@ -161,4 +161,46 @@ fn tables_need_a_known_object() {
     let t =
         TableOptions::parse(&map(&[("object", "products"), ("estimated_rows", "40")])).expect("ok");
     assert_eq!((t.object.name, t.estimated_rows), ("products", Some(40)));
+}
+
+#[test]
+fn webhook_secret_and_tolerance() {
+    let s = ServerOptions::parse(&map(&[])).expect("valid");
+    assert!(!s.webhook_secret.is_set());
+    assert_eq!(s.webhook_tolerance, Duration::from_secs(300));
+    let s = ServerOptions::parse(&map(&[
+        ("webhook_secret_name", "stripe_webhook"),
+        ("webhook_tolerance", "10min"),
+    ]))
+    .expect("valid");
+    assert_eq!(
+        s.webhook_secret.secret_name.as_deref(),
+        Some("stripe_webhook")
+    );
+    assert_eq!(s.webhook_tolerance, Duration::from_secs(600));
+    for bad_value in ["0", "0s", "500ms", "2days", "soon"] {
+        let e = validate(Scope::Server, &opts(&[("webhook_tolerance", bad_value)]))
+            .expect_err(bad_value);
+        assert!(e.hint().contains("from 1s to 1 day"), "{bad_value}: {e}");
+    }
+    validate(Scope::UserMapping, &opts(&[("webhook_secret", "whsec_x")])).expect("valid");
+}
+
+#[test]
+fn webhook_secret_sources_are_exclusive_and_hidden() {
+    let e = validate(
+        Scope::UserMapping,
+        &opts(&[("webhook_secret", "whsec_x"), ("webhook_secret_id", "a")]),
+    )
+    .expect_err("two sources");
+    assert!(e.to_string().contains("exclusive"), "{e}");
+    let e = validate(
+        Scope::Server,
+        &opts(&[("webhook_secret", "whsec_ with space")]),
+    )
+    .expect_err("spaces");
+    assert!(!e.to_string().contains("whsec_"), "{e}");
+    assert!(e.to_string().contains("hidden"), "{e}");
+    let s = ServerOptions::parse(&map(&[("webhook_secret", "whsec_abc")])).expect("valid");
+    assert!(!format!("{s:?}").contains("whsec_abc"));
 }

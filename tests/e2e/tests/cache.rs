@@ -415,7 +415,10 @@ fn pg_cron_refreshes_the_cache_on_schedule() {
         "select schedule, command from cron.job where jobname = 'stripe_fdw_refresh' and username = current_user",
     );
     assert_eq!(job.len(), 1);
-    assert_eq!(job[0].get::<_, String>(1), "call stripe_fdw.refresh_all()");
+    assert_eq!(
+        job[0].get::<_, String>(1),
+        "call stripe_fdw.run_scheduled('1 day')"
+    );
     let deadline = Instant::now() + Duration::from_secs(wait);
     let sql = format!("select name from {{s}}_cache.products where id = '{hobby}'");
     let mut seen = String::new();

@@ -1,0 +1,330 @@
+//! The Rust half of handle_webhook() and catch_up() (sql/webhooks.sql): the endpoint secret and the
+//! signature check, and the list of Stripe's product/price events since a point.
+//!
+//! The secret comes from the user mapping of the current user (or PUBLIC), else the server, each
+//! inline (`webhook_secret`) or in Supabase Vault (`webhook_secret_id` / `webhook_secret_name`),
+//! read as the current user. It never appears in an error: a refusal says only which check failed.
+
+use crate::error::FdwError;
+use crate::pgopts::options_map;
+use crate::{secrets, transport};
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::pg_sys::{self, Oid};
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+use serde_json::Value;
+use std::ffi::CStr;
+use stripe_fdw_core::client::retry::Policy;
+use stripe_fdw_core::client::{Client, ClientConfig};
+use stripe_fdw_core::options::{parse_webhook_secret_options, ServerOptions, WebhookSecretOptions};
+use stripe_fdw_core::webhook::{verify, SignatureError};
+use stripe_fdw_core::StripeError;
+
+/// The event types catch_up() applies (Stripe's `types[]` takes exact names, at most 20).
+const APPLIED_TYPES: &[&str] = &[
+    "product.created",
+    "product.updated",
+    "product.deleted",
+    "price.created",
+    "price.updated",
+    "price.deleted",
+];
+
+/// Stripe's page size for events: one request per 100 events.
+const PAGE: usize = 100;
+
+/// An error on its way to Postgres (boxed: an ErrorReport is large).
+pub(crate) struct Raise(Box<ErrorReport>);
+
+impl From<ErrorReport> for Raise {
+    fn from(r: ErrorReport) -> Self {
+        Raise(Box::new(r))
+    }
+}
+
+impl From<FdwError> for Raise {
+    fn from(e: FdwError) -> Self {
+        Raise(Box::new(ErrorReport::from(e)))
+    }
+}
+
+impl Raise {
+    pub(crate) fn into_report(self) -> ErrorReport {
+        *self.0
+    }
+}
+
+fn report(code: PgSqlErrorCode, message: String, hint: Option<&str>) -> Raise {
+    let r = ErrorReport::new(code, message, "stripe_fdw");
+    Raise::from(match hint {
+        Some(h) => r.set_hint(h),
+        None => r,
+    })
+}
+
+/// A foreign server's name and parsed options.
+/// The server's name, options and owner.
+fn server(oid: Oid) -> Result<(String, ServerOptions, Oid), Raise> {
+    unsafe {
+        let srv = pg_sys::GetForeignServerExtended(oid, pg_sys::FSV_MISSING_OK as u16);
+        if srv.is_null() {
+            return Err(report(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_OBJECT,
+                format!(
+                    "stripe_fdw: there is no foreign server with oid {}",
+                    oid.to_u32()
+                ),
+                None,
+            ));
+        }
+        let name = CStr::from_ptr((*srv).servername)
+            .to_string_lossy()
+            .into_owned();
+        let opts = ServerOptions::parse(&options_map((*srv).options))
+            .map_err(|e| Raise::from(FdwError::from(e)))?;
+        Ok((name, opts, (*srv).owner))
+    }
+}
+
+fn resolve_secret(s: &WebhookSecretOptions, user: Oid) -> Result<Option<String>, Raise> {
+    let found = if let Some(k) = &s.secret {
+        Some(k.clone())
+    } else if let Some(id) = &s.secret_id {
+        Some(secrets::from_vault("webhook_secret_id", id, false, user)?)
+    } else if let Some(name) = &s.secret_name {
+        Some(secrets::from_vault(
+            "webhook_secret_name",
+            name,
+            true,
+            user,
+        )?)
+    } else {
+        None
+    };
+    Ok(found)
+}
+
+/// The endpoint secret for `server` as the current user sees it: user mapping (Vault read as the
+/// user), else server (Vault read as the server's owner, who named the secret).
+fn webhook_secret(oid: Oid, name: &str, opts: &ServerOptions, owner: Oid) -> Result<String, Raise> {
+    let user = unsafe { pg_sys::GetUserId() };
+    let um = parse_webhook_secret_options(&secrets::user_mapping_map(oid, user))
+        .map_err(|e| Raise::from(FdwError::from(e)))?;
+    if let Some(s) = resolve_secret(&um, user)? {
+        return Ok(s);
+    }
+    if let Some(s) = resolve_secret(&opts.webhook_secret, owner)? {
+        return Ok(s);
+    }
+    let role = secrets::user_name(user);
+    Err(report(
+        PgSqlErrorCode::ERRCODE_FDW_OPTION_NAME_NOT_FOUND,
+        format!("stripe_fdw: no webhook secret for server \"{name}\""),
+        Some(&format!(
+            "Give the endpoint's signing secret (whsec_..., shown when you add the endpoint in Stripe): \
+             alter user mapping for \"{role}\" server {name} options (add webhook_secret_name '...') with it in Supabase Vault, \
+             or (add webhook_secret 'whsec_...')."
+        )),
+    ))
+}
+
+fn refusal(e: SignatureError) -> Raise {
+    let hint = match e {
+        SignatureError::Missing | SignatureError::Malformed(_) => {
+            "Pass the raw request body and its Stripe-Signature header unchanged (read the body as text, not parsed JSON)."
+        }
+        SignatureError::NoMatch => {
+            "Check that the server's webhook_secret is this endpoint's signing secret, and that the body is passed byte for byte."
+        }
+        SignatureError::Expired { .. } => {
+            "Stripe signs each delivery when it sends it: check the database clock, or raise the server option webhook_tolerance."
+        }
+    };
+    report(
+        PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+        format!("stripe_fdw: webhook refused: {e}"),
+        Some(hint),
+    )
+}
+
+fn verify_event(server_oid: Oid, payload: &str, header: Option<&str>) -> Result<Value, Raise> {
+    let (name, opts, owner) = server(server_oid)?;
+    let secret = webhook_secret(server_oid, &name, &opts, owner)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    let tolerance = i64::try_from(opts.webhook_tolerance.as_secs()).unwrap_or(i64::MAX);
+    verify(payload.as_bytes(), header, &secret, now, tolerance).map_err(refusal)?;
+    let event: Value = serde_json::from_str(payload).unwrap_or(Value::Null);
+    let ok = event.get("object").and_then(Value::as_str) == Some("event")
+        && event.get("id").and_then(Value::as_str).is_some()
+        && event.get("type").and_then(Value::as_str).is_some();
+    if !ok {
+        return Err(report(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "stripe_fdw: the signed payload is not a Stripe event (a JSON object with \"object\": \"event\", an id and a type)".into(),
+            Some("Pass the raw request body unchanged."),
+        ));
+    }
+    Ok(event)
+}
+
+/// True when Postgres wants this query to stop (cancel, statement_timeout, terminate).
+fn interrupted() -> bool {
+    unsafe {
+        std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::QueryCancelPending)) != 0
+            || std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::ProcDiePending)) != 0
+    }
+}
+
+fn stripe_err(e: StripeError) -> Raise {
+    if matches!(e, StripeError::Cancelled) {
+        pgrx::check_for_interrupts!();
+    }
+    Raise::from(FdwError::from(e))
+}
+
+fn client(server_oid: Oid) -> Result<Client, Raise> {
+    let (name, opts, owner) = server(server_oid)?;
+    let user = unsafe { pg_sys::GetUserId() };
+    let api_key = secrets::api_key(server_oid, &name, &opts.secret, user, owner)?;
+    let cfg = ClientConfig {
+        base_url: opts.api_url.clone(),
+        api_key,
+        api_version: opts.api_version.clone(),
+        account: opts.account.clone(),
+        connect_timeout: opts.connect_timeout,
+        request_timeout: opts.request_timeout,
+        policy: Policy::new(opts.max_retries, opts.retry_deadline),
+        max_response_size: opts.max_response_size,
+    };
+    let t = transport::get(opts.connect_timeout).map_err(stripe_err)?;
+    Client::new(t, cfg).map_err(stripe_err)
+}
+
+/// One listed event, as catch_up() needs it.
+type EventRow = (i32, String, String, i64, Option<String>, Option<String>);
+
+fn row(ord: i32, e: &Value) -> Option<EventRow> {
+    let obj = e.pointer("/data/object");
+    let product = obj.and_then(|o| o.get("product")).and_then(|p| {
+        p.as_str()
+            .or_else(|| p.get("id").and_then(Value::as_str))
+            .map(str::to_string)
+    });
+    Some((
+        ord,
+        e.get("id")?.as_str()?.to_string(),
+        e.get("type")?.as_str()?.to_string(),
+        e.get("created")?.as_i64()?,
+        obj.and_then(|o| o.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        product,
+    ))
+}
+
+fn list_events(
+    server_oid: Oid,
+    since: Option<i64>,
+    newest_only: bool,
+) -> Result<Vec<EventRow>, Raise> {
+    let c = client(server_oid)?;
+    let mut base: Vec<(String, String)> = vec![(
+        "limit".into(),
+        if newest_only {
+            "1".into()
+        } else {
+            PAGE.to_string()
+        },
+    )];
+    base.extend(
+        APPLIED_TYPES
+            .iter()
+            .map(|t| ("types[]".to_string(), t.to_string())),
+    );
+    if let Some(s) = since {
+        base.push(("created[gte]".into(), s.to_string()));
+    }
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut params = base.clone();
+        if let Some(a) = &after {
+            params.push(("starting_after".into(), a.clone()));
+        }
+        let page = c
+            .list_page("events", &params, &interrupted)
+            .map_err(stripe_err)?;
+        for e in &page.data {
+            let ord = i32::try_from(out.len()).unwrap_or(i32::MAX);
+            out.extend(row(ord, e));
+        }
+        let last = page
+            .data
+            .last()
+            .and_then(|e| e.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if newest_only || !page.has_more || last.is_none() {
+            return Ok(out);
+        }
+        if last == after {
+            return Err(Raise::from(FdwError::Paging(
+                "Stripe returned the same page of events twice".into(),
+            )));
+        }
+        after = last;
+    }
+}
+
+/// The SQL functions, in the extension's schema `stripe_fdw` (called by sql/webhooks.sql and
+/// sql/catchup.sql).
+#[pg_schema]
+mod stripe_fdw {
+    use pgrx::pg_sys::panic::ErrorReportable;
+    use pgrx::pg_sys::Oid;
+    use pgrx::prelude::*;
+    use pgrx::JsonB;
+
+    /// Verify a webhook delivery for `server` and return its event (the parsed payload). A missing,
+    /// malformed, wrong or expired signature is an ERROR with SQLSTATE 28000 saying which.
+    #[pg_extern(name = "_verify_webhook")]
+    #[search_path(pg_catalog, pg_temp)]
+    fn verify_webhook(server: Oid, payload: &str, stripe_signature: Option<&str>) -> JsonB {
+        JsonB(
+            super::verify_event(server, payload, stripe_signature)
+                .map_err(super::Raise::into_report)
+                .unwrap_or_report(),
+        )
+    }
+
+    /// Stripe's product and price events, newest first (`ord` 0 is the newest): every one created at
+    /// or after `since` (Unix seconds; null: all Stripe still has), or only the newest one. One
+    /// request per 100 events.
+    #[pg_extern(name = "_stripe_events")]
+    #[search_path(pg_catalog, pg_temp)]
+    #[allow(clippy::type_complexity)]
+    fn stripe_events(
+        server: Oid,
+        since: Option<i64>,
+        newest_only: bool,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(ord, i32),
+            name!(id, String),
+            name!(event_type, String),
+            name!(created, i64),
+            name!(object_id, Option<String>),
+            name!(product, Option<String>),
+        ),
+    > {
+        TableIterator::new(
+            super::list_events(server, since, newest_only)
+                .map_err(super::Raise::into_report)
+                .unwrap_or_report(),
+        )
+    }
+}
