@@ -19,7 +19,6 @@ use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
 use pgrx::{is_a, PgList};
 use std::ffi::CString;
-use stripe_fdw_core::client::retry::Policy;
 use stripe_fdw_core::client::{Client, ClientConfig};
 use stripe_fdw_core::objects;
 use stripe_fdw_core::options::ServerOptions;
@@ -104,16 +103,7 @@ unsafe fn begin_scan_state(
                 checked_user(node),
                 (*server).owner,
             )?;
-            Some(ClientConfig {
-                base_url: opts.api_url.clone(),
-                api_key,
-                api_version: opts.api_version.clone(),
-                account: opts.account.clone(),
-                connect_timeout: opts.connect_timeout,
-                request_timeout: opts.request_timeout,
-                policy: Policy::new(opts.max_retries, opts.retry_deadline),
-                max_response_size: opts.max_response_size,
-            })
+            Some(ClientConfig::from_options(&opts, api_key))
         };
         let exprs = PgList::<pg_sys::ExprState>::from_pg(pg_sys::ExecInitExprList(
             (*plan).fdw_exprs,

@@ -14,7 +14,6 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use serde_json::Value;
 use std::ffi::CStr;
-use stripe_fdw_core::client::retry::Policy;
 use stripe_fdw_core::client::{Client, ClientConfig};
 use stripe_fdw_core::options::{parse_webhook_secret_options, ServerOptions, WebhookSecretOptions};
 use stripe_fdw_core::webhook::{verify, SignatureError};
@@ -189,16 +188,7 @@ fn client(server_oid: Oid) -> Result<Client, Raise> {
     let (name, opts, owner) = server(server_oid)?;
     let user = unsafe { pg_sys::GetUserId() };
     let api_key = secrets::api_key(server_oid, &name, &opts.secret, user, owner)?;
-    let cfg = ClientConfig {
-        base_url: opts.api_url.clone(),
-        api_key,
-        api_version: opts.api_version.clone(),
-        account: opts.account.clone(),
-        connect_timeout: opts.connect_timeout,
-        request_timeout: opts.request_timeout,
-        policy: Policy::new(opts.max_retries, opts.retry_deadline),
-        max_response_size: opts.max_response_size,
-    };
+    let cfg = ClientConfig::from_options(&opts, api_key);
     let t = transport::get(opts.connect_timeout).map_err(stripe_err)?;
     Client::new(t, cfg).map_err(stripe_err)
 }

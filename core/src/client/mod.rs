@@ -45,6 +45,22 @@ pub struct ClientConfig {
     pub max_response_size: u64,
 }
 
+impl ClientConfig {
+    /// The configuration a server's options give, with the key found for the reading role.
+    pub fn from_options(opts: &crate::options::ServerOptions, api_key: String) -> Self {
+        ClientConfig {
+            base_url: opts.api_url.clone(),
+            api_key,
+            api_version: opts.api_version.clone(),
+            account: opts.account.clone(),
+            connect_timeout: opts.connect_timeout,
+            request_timeout: opts.request_timeout,
+            policy: Policy::new(opts.max_retries, opts.retry_deadline),
+            max_response_size: opts.max_response_size,
+        }
+    }
+}
+
 impl std::fmt::Debug for ClientConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ClientConfig")

@@ -327,3 +327,19 @@ impl Env {
         )
     }
 }
+
+/// `select id ... where cond` through the FDW (pushdown) must equal the full scan filtered by
+/// Postgres (a materialized CTE pushes nothing). Returns the ids and the pushed query's requests.
+pub fn same_as_full_scan(env: &mut Env, table: &str, cond: &str) -> (Vec<String>, Vec<LogEntry>) {
+    env.take_log();
+    let pushed = env.strings(&format!(
+        "select id from {{s}}.{table} where {cond} order by id"
+    ));
+    let log = env.take_log();
+    let full = env.strings(&format!(
+        "with every_row as materialized (select * from {{s}}.{table}) select id from every_row where {cond} order by id"
+    ));
+    env.take_log();
+    assert_eq!(pushed, full, "{table} where {cond}");
+    (full, log)
+}

@@ -3,22 +3,6 @@
 use e2e::*;
 use std::collections::HashSet;
 
-/// `select id ... where cond` through the FDW (pushdown) must equal the full scan filtered by
-/// Postgres (a materialized CTE pushes nothing). Returns the ids and the pushed query's requests.
-fn same_as_full_scan(env: &mut Env, table: &str, cond: &str) -> (Vec<String>, Vec<LogEntry>) {
-    env.take_log();
-    let pushed = env.strings(&format!(
-        "select id from {{s}}.{table} where {cond} order by id"
-    ));
-    let log = env.take_log();
-    let full = env.strings(&format!(
-        "with every_row as materialized (select * from {{s}}.{table}) select id from every_row where {cond} order by id"
-    ));
-    env.take_log();
-    assert_eq!(pushed, full, "{table} where {cond}");
-    (full, log)
-}
-
 #[test]
 fn a_three_page_scan_returns_every_row_once_following_the_cursor_chain() {
     // max_concurrency 1: the sequential page walk (tests/e2e/tests/concurrency.rs: the rest).

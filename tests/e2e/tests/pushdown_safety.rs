@@ -7,17 +7,7 @@ use e2e::*;
 
 /// `where cond` through the FDW equals the full scan filtered by Postgres; returns the requests.
 fn check(env: &mut Env, table: &str, cond: &str) -> Vec<LogEntry> {
-    env.take_log();
-    let pushed = env.strings(&format!(
-        "select id from {{s}}.{table} where {cond} order by id"
-    ));
-    let log = env.take_log();
-    let full = env.strings(&format!(
-        "with every_row as materialized (select * from {{s}}.{table}) select id from every_row where {cond} order by id"
-    ));
-    env.take_log();
-    assert_eq!(pushed, full, "{table} where {cond}");
-    log
+    same_as_full_scan(env, table, cond).1
 }
 
 /// The same, with the value as a `$1` parameter of a prepared statement (extended protocol).
