@@ -609,3 +609,26 @@ fn an_init_plan_parameter_survives_the_extended_protocol() {
         "pushed: {log:?}"
     );
 }
+
+#[test]
+fn an_object_of_another_type_is_an_error_never_a_row() {
+    let mut env = Env::new(Catalog::Demo);
+    let id: String = env.query("select id from {s}.products limit 1")[0].get(0);
+    // The endpoint answers the retrieve with a list object (as `GET /v1/products` would) whose
+    // type is the request's own Authorization header.
+    let mut r = rule(FaultKind::EchoKey);
+    r.status = Some(200);
+    r.path_prefix = Some(format!("/v1/products/{id}"));
+    env.fake.set_faults(FaultConfig {
+        latency_ms: 0,
+        rules: vec![r],
+    });
+    let e = env.error(&format!(
+        "select name from {{s}}.products where id = '{id}'"
+    ));
+    assert!(e.message.contains("expected product objects"), "{e:?}");
+    assert!(
+        !e.all_text().contains(&env.key),
+        "the key is never shown: {e:?}"
+    );
+}
