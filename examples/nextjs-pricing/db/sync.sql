@@ -1,0 +1,10 @@
+-- Keep the starter's tables equal to Stripe, then fill them once: the first deploy needs no webhook.
+-- Columns not named take the source column of the same name; each value is cast to the target
+-- column's type (text into the pricing_type and pricing_plan_interval enums).
+select stripe_fdw.create_sync('public.products', 'stripe.products', '{"image": "images[1]"}');
+select stripe_fdw.create_sync('public.prices', 'stripe.prices', '{
+  "product_id": "product",
+  "interval": "recurring_interval",
+  "interval_count": "recurring_interval_count"
+}');
+call stripe_fdw.sync();
