@@ -46,12 +46,19 @@ export async function getProducts(source: Source): Promise<ProductWithPrices[]> 
     order by p.metadata->>'index', p.name`;
 }
 
-// unit_amount is in the currency's smallest unit: cents for usd, yen for jpy.
+// unit_amount is in the currency's smallest unit: cents for usd, yen for jpy. "$9/month", "$9.50/month",
+// "$499 one-time".
 export function formatPrice(price: Price): string {
-  const format = new Intl.NumberFormat('en-US', { style: 'currency', currency: price.currency });
-  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  const amount = format.format((price.unit_amount ?? 0) / 10 ** digits);
-  if (price.type !== 'recurring' || !price.interval) return amount;
-  const every = price.interval_count && price.interval_count > 1 ? `${price.interval_count} ${price.interval}s` : price.interval;
+  const digits = new Intl.NumberFormat('en-US', { style: 'currency', currency: price.currency })
+    .resolvedOptions().maximumFractionDigits ?? 2;
+  const value = (price.unit_amount ?? 0) / 10 ** digits;
+  const amount = new Intl.NumberFormat('en-US', {
+    style: 'currency',
+    currency: price.currency,
+    minimumFractionDigits: Number.isInteger(value) ? 0 : digits,
+  }).format(value);
+  if (price.type !== 'recurring' || !price.interval) return `${amount} one-time`;
+  const every =
+    price.interval_count && price.interval_count > 1 ? `${price.interval_count} ${price.interval}s` : price.interval;
   return `${amount}/${every}`;
 }
