@@ -18,10 +18,16 @@ const DEMO = [
 let cluster;
 let browser;
 let databases = 0;
+let setupDiagnostic;
 
 before(async () => {
+  let mark = Date.now();
   cluster = startCluster();
+  const clusterMs = Date.now() - mark;
+  mark = Date.now();
   browser = await launchBrowser();
+  // Reported with the first test's diagnostics.
+  setupDiagnostic = `cluster start: ${clusterMs} ms, Chromium launch: ${Date.now() - mark} ms`;
 });
 
 after(async () => {
@@ -31,21 +37,35 @@ after(async () => {
 
 // One scenario's world: the fake with the demo catalog, a fresh database set up by db/setup
 // (create_sync + sync), and the app on it. Everything is stopped afterwards, also on failure.
-async function withWorld(fn) {
+// Where the time went is reported as the test's diagnostics.
+async function withWorld(t, fn) {
+  if (setupDiagnostic) {
+    t.diagnostic(setupDiagnostic);
+    setupDiagnostic = undefined;
+  }
   const secret = randomWebhookSecret();
+  let mark = Date.now();
+  const lap = (what) => {
+    t.diagnostic(`${what}: ${Date.now() - mark} ms`);
+    mark = Date.now();
+  };
   const fake = await startFake();
   const stops = [fake.stop];
   try {
     const db = await createDatabase(cluster, fake, `example_${++databases}`, secret);
     stops.push(() => db.sql.end());
+    lap('fake Stripe and database (db/setup: create_sync, sync)');
     const world = { fake, db, secret, page: browser.page };
     world.startApp = async () => {
+      mark = Date.now();
       world.app = await startApp(db.url);
       stops.push(world.app.stop);
+      lap('app start');
       return world.app;
     };
     await world.startApp();
     await fn(world);
+    lap('scenario');
   } finally {
     for (const stop of stops.reverse()) await stop();
   }
@@ -58,14 +78,14 @@ async function productId(fake, name) {
   return product.id;
 }
 
-test('first deploy: the page shows every active plan on the first load, with no webhook', async () => {
-  await withWorld(async ({ app, page }) => {
+test('first deploy: the page shows every active plan on the first load, with no webhook', async (t) => {
+  await withWorld(t, async ({ app, page }) => {
     assert.deepEqual(await readPlans(page, `${app.base}/`, 'first-deploy'), DEMO);
   });
 });
 
-test('a price change: the signed webhook updates the page; a wrong signature is refused', async () => {
-  await withWorld(async ({ fake, app, page, secret }) => {
+test('a price change: the signed webhook updates the page; a wrong signature is refused', async (t) => {
+  await withWorld(t, async ({ fake, app, page, secret }) => {
     assert.deepEqual(await readPlans(page, `${app.base}/`), DEMO);
 
     // Stripe prices are immutable: the plan gets a new $39 monthly price and the $29 one is archived.
@@ -92,8 +112,8 @@ test('a price change: the signed webhook updates the page; a wrong signature is 
   });
 });
 
-test('downtime: changes made while the app was down show after restart and one catch_up()', async () => {
-  await withWorld(async (world) => {
+test('downtime: changes made while the app was down show after restart and one catch_up()', async (t) => {
+  await withWorld(t, async (world) => {
     const { fake, db, page } = world;
     assert.deepEqual(await readPlans(page, `${world.app.base}/`), DEMO);
     await world.app.stop();
@@ -119,8 +139,8 @@ test('downtime: changes made while the app was down show after restart and one c
   });
 });
 
-test('live: /live shows a change as soon as the fake has it', async () => {
-  await withWorld(async ({ fake, app, page }) => {
+test('live: /live shows a change as soon as the fake has it', async (t) => {
+  await withWorld(t, async ({ fake, app, page }) => {
     assert.deepEqual(await readPlans(page, `${app.base}/live`), DEMO);
 
     await fake.api('POST', `products/${await productId(fake, 'Pro')}`, { name: 'Professional' });
