@@ -41,9 +41,13 @@ function start(cmd, args, env) {
     proc.exited = true;
     resolve(code ?? signal);
   }));
+  // SIGTERM, then SIGKILL after 3 s: Next's server waits for idle keep-alive connections (the
+  // browser's) to close before it exits, which can take minutes.
   proc.stop = async () => {
     if (!proc.exited) child.kill('SIGTERM');
+    const timer = setTimeout(() => proc.exited || child.kill('SIGKILL'), 3000);
     await proc.exit;
+    clearTimeout(timer);
   };
   return proc;
 }
@@ -59,7 +63,7 @@ async function freePort() {
 // scripts/pg-cluster: one cluster for the whole run, a fresh database per scenario.
 export function startCluster() {
   const dir = `/tmp/stripe_fdw_example_${process.pid}`;
-  const line = run(join(ROOT, 'scripts/pg-cluster'), ['start', dir], { env: { ...process.env, PG_CONFIG } });
+  const line = run(join(ROOT, 'scripts/pg-cluster'), ['start', dir], { timeout: 120_000, env: { ...process.env, PG_CONFIG } });
   const env = Object.fromEntries([...line.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]]));
   return {
     env,
@@ -126,6 +130,7 @@ export async function createDatabase(cluster, fake, name, webhookSecret) {
   await admin.unsafe(`create database ${name}`);
   await admin.end();
   run(join(APP_DIR, 'db/setup'), [], {
+    timeout: 120_000,
     env: {
       ...process.env,
       PG_CONFIG,

@@ -18,6 +18,8 @@ const DEMO = [
 let cluster;
 let browser;
 let databases = 0;
+// A scenario takes seconds; a hang fails it instead of holding CI.
+const TIMEOUT = { timeout: 180_000 };
 let setupDiagnostic;
 
 before(async () => {
@@ -78,13 +80,13 @@ async function productId(fake, name) {
   return product.id;
 }
 
-test('first deploy: the page shows every active plan on the first load, with no webhook', async (t) => {
+test('first deploy: the page shows every active plan on the first load, with no webhook', TIMEOUT, async (t) => {
   await withWorld(t, async ({ app, page }) => {
     assert.deepEqual(await readPlans(page, `${app.base}/`, 'first-deploy'), DEMO);
   });
 });
 
-test('a price change: the signed webhook updates the page; a wrong signature is refused', async (t) => {
+test('a price change: the signed webhook updates the page; a wrong signature is refused', TIMEOUT, async (t) => {
   await withWorld(t, async ({ fake, app, page, secret }) => {
     assert.deepEqual(await readPlans(page, `${app.base}/`), DEMO);
 
@@ -112,7 +114,7 @@ test('a price change: the signed webhook updates the page; a wrong signature is 
   });
 });
 
-test('downtime: changes made while the app was down show after restart and one catch_up()', async (t) => {
+test('downtime: changes made while the app was down show after restart and one catch_up()', TIMEOUT, async (t) => {
   await withWorld(t, async (world) => {
     const { fake, db, page } = world;
     assert.deepEqual(await readPlans(page, `${world.app.base}/`), DEMO);
@@ -139,7 +141,7 @@ test('downtime: changes made while the app was down show after restart and one c
   });
 });
 
-test('live: /live shows a change as soon as the fake has it', async (t) => {
+test('live: /live shows a change as soon as the fake has it', TIMEOUT, async (t) => {
   await withWorld(t, async ({ fake, app, page }) => {
     assert.deepEqual(await readPlans(page, `${app.base}/live`), DEMO);
 
