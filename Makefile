@@ -20,7 +20,8 @@ export PG_CONFIG
 .DEFAULT_GOAL := help
 # cargo parallelises by itself; the targets must run in order (setup before install-debug before test).
 .NOTPARALLEL:
-.PHONY: help setup build install install-debug package lint test demo bench clean-cluster
+.PHONY: help setup build install install-debug package lint test demo bench clean-cluster \
+        example example-test example-setup example-browser
 
 help:
 	@echo 'stripe_fdw targets:'
@@ -31,8 +32,11 @@ help:
 	@echo '  make package          build the release tarball (target/package/) and test it on a clean PostgreSQL 15'
 	@echo '  make lint             cargo fmt --check and cargo clippy -D warnings'
 	@echo '  make test             setup + install-debug, unit tests, fake server tests, e2e tests on a throwaway'
-	@echo '                        cluster, and the package installed on a clean PostgreSQL 15 copy'
+	@echo '                        cluster, the package on a clean PostgreSQL 15 copy, the example'"'"'s browser scenarios'
 	@echo '  make demo             setup + install-debug, then scripts/demo (set STRIPE_API_KEY to use real Stripe)'
+	@echo '  make example          setup + install-debug, then the Next.js pricing page (examples/nextjs-pricing) on the fake'
+	@echo '                        Stripe (set STRIPE_API_KEY to use real Stripe); Ctrl-C stops it'
+	@echo '  make example-test     setup + install-debug, then the example'"'"'s scenarios in headless Chromium (part of make test)'
 	@echo '  make bench            run scripts/bench'
 	@echo '  make clean-cluster    stop and remove clusters left by interrupted make test / demo runs'
 
@@ -86,11 +90,41 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings || status=1; \
 	exit $$status
 
-test: setup install-debug
+test: setup example-setup example-browser install-debug
 	scripts/run-tests
 
 demo: setup install-debug
 	scripts/demo
+
+# The Next.js example needs Node.js >= 18.18 (Next.js 15): Debian 12's nodejs (18.20) and npm are
+# installed when there is no node at all; a newer node already installed is used as it is.
+example-setup:
+	@set -eu; \
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+	  echo 'example-setup: installing Debian packages: nodejs npm'; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; \
+	fi; \
+	node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 18 || (a === 18 && b < 18)) process.exit(1)' \
+	  || { echo "example-setup: node $$(node --version) is older than 18.18 (Next.js 15 needs it)" >&2; exit 1; }; \
+	echo "example-setup: node $$(node --version), npm $$(npm --version)"
+
+# The example's browser tests drive Debian's Chromium (never a downloaded browser).
+example-browser:
+	@set -eu; \
+	if dpkg-query -W -f='$${Status}' chromium 2>/dev/null | grep -q 'install ok installed'; then \
+	  echo 'example-browser: chromium present'; \
+	else \
+	  echo 'example-browser: installing Debian package: chromium'; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+	fi
+
+example: setup example-setup install-debug
+	scripts/example
+
+example-test: setup example-setup example-browser install-debug
+	scripts/example-test
 
 bench:
 	@if [ -x scripts/bench ]; then \
