@@ -22,7 +22,7 @@ use std::ffi::CString;
 use stripe_fdw_core::client::{Client, ClientConfig};
 use stripe_fdw_core::objects;
 use stripe_fdw_core::options::ServerOptions;
-use stripe_fdw_core::plan::{plan, Cond, Plan};
+use stripe_fdw_core::plan::{plan, Cond, Fetch, Plan};
 use stripe_fdw_core::spec::ObjectSpec;
 
 /// One scan node's state, from BeginForeignScan until its query's memory is released.
@@ -37,8 +37,9 @@ struct ScanState {
     exprs: Vec<*mut pg_sys::ExprState>,
     row_ctx: pg_sys::MemoryContext,
     scan: Option<Scan>,
-    /// The last request planned, for EXPLAIN.
+    /// The last request planned, for EXPLAIN, and whether it was a list (pages) or retrieves.
     request: Option<String>,
+    list: bool,
     /// Requests sent by every run of this node (rescans included), for EXPLAIN ANALYZE.
     requests: u64,
     /// How the last list scan was split, for EXPLAIN ANALYZE.
@@ -130,6 +131,7 @@ unsafe fn begin_scan_state(
             row_ctx,
             scan: None,
             request: None,
+            list: false,
             requests: 0,
             split: None,
         }));
@@ -203,6 +205,7 @@ unsafe fn start(node: *mut pg_sys::ForeignScanState, s: &mut ScanState) -> Resul
     let (conds, _) = unsafe { conditions(node, s, false) };
     let p = plan_for(s, &conds);
     s.request = Some(p.describe(s.spec, &s.opts.api_url));
+    s.list = matches!(p.fetch, Fetch::List(_));
     let cfg = s
         .cfg
         .clone()
@@ -311,17 +314,18 @@ pub unsafe extern "C-unwind" fn explain(
 ) {
     unsafe {
         let Ok(s) = state(node) else { return };
-        let text = match &s.request {
-            Some(r) => r.clone(),
+        let (text, list) = match &s.request {
+            Some(r) => (r.clone(), s.list),
             None => {
                 let (conds, unknown) = conditions(node, s, true);
-                let mut text = plan_for(s, &conds).describe(s.spec, &s.opts.api_url);
+                let p = plan_for(s, &conds);
+                let mut text = p.describe(s.spec, &s.opts.api_url);
                 if unknown > 0 {
                     text.push_str(&format!(
                         "; {unknown} condition(s) on parameters pushed when known"
                     ));
                 }
-                text
+                (text, matches!(p.fetch, Fetch::List(_)))
             }
         };
         let property = |label: &std::ffi::CStr, value: &str| {
@@ -330,10 +334,6 @@ pub unsafe extern "C-unwind" fn explain(
             }
         };
         property(c"Stripe Request", &text);
-        let list = matches!(
-            plan_for(s, &[]).fetch,
-            stripe_fdw_core::plan::Fetch::List(_)
-        );
         match &s.split {
             Some(split) if (*es).analyze => property(c"Stripe Scan", split),
             _ if list && s.data.ordered => {

@@ -9,6 +9,7 @@ mod error;
 mod exec;
 mod import;
 mod jsonb;
+mod ordering;
 mod pgopts;
 mod plandata;
 mod planner;

@@ -4,11 +4,16 @@
 //! qual, so over-fetching is safe and under-fetching is a wrong answer. LIMIT only shrinks the first
 //! page; the scan ends when Postgres stops asking for rows, never because a page count ran out.
 
-use crate::client::pages::Pager;
-use crate::client::request_url;
 use crate::spec::{FilterKind, IdsStrategy, ObjectSpec};
 use std::collections::BTreeSet;
-use url::Url;
+
+#[path = "plan_ids.rs"]
+mod ids;
+pub use ids::path_safe_id;
+use ids::possible_id;
+
+#[path = "plan_describe.rs"]
+mod describe;
 
 /// A constant (or an already evaluated parameter) compared with a column.
 #[derive(Debug, Clone, PartialEq)]
@@ -190,26 +195,6 @@ fn time_bounds(conds: &[Cond], column: &str) -> Option<Option<(Option<i64>, Opti
     }
 }
 
-/// Longest id Stripe accepts (its API description gives every id `maxLength: 5000`).
-const MAX_ID_LEN: usize = 5000;
-
-/// Could Stripe hold an object with this id at all? (An empty or over-long id matches no object.)
-fn possible_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= MAX_ID_LEN
-}
-
-/// May this id become a path segment as it is? Letters, digits, `_`, `-` and `.` (but not `.` or
-/// `..`, which URL libraries resolve away, turning a retrieve into a list). Ids Stripe generates
-/// always qualify; a custom product id that does not is looked up with `ids[]` in the query.
-pub fn path_safe_id(id: &str) -> bool {
-    possible_id(id)
-        && id != "."
-        && id != ".."
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
 /// The literal prefix of a LIKE pattern Stripe's `type` wildcard can express: `'<prefix>.%'` with
 /// at least one character before the '.', exactly one trailing '%' and no other '%', '_' or '\\'
 /// (no escapes, no single-character wildcards). Returns `"<prefix>."`; anything else is `None`
@@ -377,55 +362,6 @@ fn fetch_for(spec: &ObjectSpec, conds: &[Cond]) -> Fetch {
                 })
                 .collect(),
         ),
-    }
-}
-
-impl Plan {
-    /// A one-line description of the requests for EXPLAIN: the first request's path and query
-    /// exactly as they are sent (percent-encoded, below `base`'s path). Never contains credentials.
-    pub fn describe(&self, spec: &ObjectSpec, base: &Url) -> String {
-        let shown = |segments: &[&str], params: &[(String, String)]| {
-            let url = request_url(base, segments, params);
-            let text = match url.query() {
-                Some(q) => format!("GET {}?{q}", url.path()),
-                None => format!("GET {}", url.path()),
-            };
-            // The URL encoder escapes control characters already; never let one through.
-            text.chars()
-                .flat_map(char::escape_default)
-                .collect::<String>()
-        };
-        match &self.fetch {
-            Fetch::Nothing => "none (the conditions cannot all hold)".to_string(),
-            Fetch::Retrieve(ids) => {
-                let first: Vec<String> = ids
-                    .iter()
-                    .take(5)
-                    .map(|id| shown(&[spec.endpoint, id], &[]))
-                    .collect();
-                let more = ids.len().saturating_sub(5);
-                if more > 0 {
-                    format!("{} (+{more} more)", first.join(", "))
-                } else {
-                    first.join(", ")
-                }
-            }
-            Fetch::List(queries) => {
-                let pager = Pager::new(queries.clone(), self.first_page_limit);
-                let params = pager.next_request().unwrap_or_default();
-                let pages = if queries.first().is_some_and(|q| q.paged) {
-                    "then every page while has_more"
-                } else {
-                    "one page"
-                };
-                let batches = if queries.len() > 1 {
-                    format!(", in {} batches", queries.len())
-                } else {
-                    String::new()
-                };
-                format!("{} ({pages}{batches})", shown(&[spec.endpoint], &params))
-            }
-        }
     }
 }
 

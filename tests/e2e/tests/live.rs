@@ -355,6 +355,17 @@ fn explain_shows_exactly_what_is_sent_on_the_servers_base_path() {
         shown.contains("Stripe Request: GET /proxy/v1/prices/price_1"),
         "{shown}"
     );
+    assert!(
+        !shown.contains("Stripe Scan"),
+        "a retrieve has no pages to split: {shown}"
+    );
+    let shown = env
+        .strings("explain (costs off) select * from {s}.prices_p")
+        .join("\n");
+    assert!(
+        shown.contains("Stripe Scan: up to 4 pages at a time"),
+        "{shown}"
+    );
     // What EXPLAIN ANALYZE shows is the request the fake received, to the byte.
     env.take_log();
     let analyzed = env
