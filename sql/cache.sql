@@ -113,15 +113,38 @@ as $$
      where a.attrelid = rel and a.attnum > 0 and not a.attisdropped
 $$;
 
--- The key a cache's rows are told apart by: its id column, else attrs->>'id', else none (null).
--- alias: the table alias to prefix, or null for none (an index expression).
+-- The key a cache's rows are told apart by: its id column, else attrs->>'id', else none (nulls):
+-- the column, and the field of it when the key is inside a JSON column.
+create function stripe_fdw._key_of(rel regclass, out key_col text, out key_field text)
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select case when stripe_fdw._has_column(rel, 'id') then 'id'
+                when stripe_fdw._has_column(rel, 'attrs') then 'attrs' end,
+           case when not stripe_fdw._has_column(rel, 'id') and stripe_fdw._has_column(rel, 'attrs')
+                then 'id' end
+$$;
+
+-- A key as an expression: column col of alias (alias.col), or its field (alias.col ->> 'field');
+-- alias null: unqualified (an index expression); col null: null (no key). The sync engine
+-- (sql/sync_apply.sql) joins by it too.
+create function stripe_fdw._key_expr(col text, field text, alias text default null) returns text
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select case when col is null then null
+                when field is null then coalesce(alias || '.', '') || pg_catalog.quote_ident(col)
+                else '(' || coalesce(alias || '.', '') || pg_catalog.quote_ident(col)
+                     || ' ->> ' || pg_catalog.quote_literal(field) || ')' end
+$$;
+
+-- The key of a cache's rows as an expression (see _key_of); alias: the table alias to prefix, or
+-- null for none (an index expression).
 create function stripe_fdw._key(rel regclass, alias text default null) returns text
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select case when stripe_fdw._has_column(rel, 'id') then coalesce(alias || '.', '') || 'id'
-                when stripe_fdw._has_column(rel, 'attrs')
-                then '(' || coalesce(alias || '.', '') || 'attrs ->> ''id'')' end
+    select stripe_fdw._key_expr(k.key_col, k.key_field, alias) from stripe_fdw._key_of(rel) k
 $$;
 
 -- The read gate of every cache view (and catalog): true once the cache was refreshed, else an

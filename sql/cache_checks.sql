@@ -1,9 +1,9 @@
 -- stripe_fdw cache, part three: drift against a live read, and the pg_cron schedule.
--- Needs sql/cache.sql (the registry) and sql/cache_refresh.sql (refresh_cache).
+-- Needs sql/cache.sql (the registry), sql/cache_refresh.sql (refresh_cache) and sql/sync_apply.sql.
 
--- Rows that differ between the cache and a live read of its source: added (in Stripe, not in the
--- cache), removed (in the cache, not in Stripe), changed (in both, different attrs / row).
--- Column names are quoted once and passed as format() arguments, never as part of a format string.
+-- Rows that differ between the cache and a live read of its source, compared as a refresh compares
+-- them (the sync engine's diff, sql/sync_apply.sql): added (in Stripe, not in the cache), removed
+-- (in the cache, not in Stripe), changed (in both, some column differs). Writes nothing.
 create function stripe_fdw.cache_drift(object text)
 returns table (id text, change text)
 language plpgsql
@@ -13,7 +13,8 @@ declare
     k    text := stripe_fdw._resolve(object);
     reg  stripe_fdw.cache_registry;
     src  regclass;
-    sel  text;
+    ky   record;
+    step stripe_fdw._sync_step;
 begin
     select * into reg from stripe_fdw.cache_registry r where r.object = k;
     if not exists (select from pg_catalog.pg_class c where c.oid = reg.storage) then
@@ -29,27 +30,14 @@ begin
         raise exception 'stripe_fdw: the source table %.% of cache "%" no longer exists',
                         reg.source_schema, reg.source_name, k using errcode = '42P01';
     end if;
-    if stripe_fdw._key(reg.storage) is null then
+    select * into ky from stripe_fdw._key_of(reg.storage);
+    if ky.key_col is null then
         raise exception 'stripe_fdw: cache "%" has neither an id nor an attrs column: its rows cannot be told apart', k
             using errcode = '0A000', hint = 'Declare id (or attrs) on the foreign table and recreate the cache.';
     end if;
-    -- Compare attrs when both have it, else the cache's columns (the source's when it was made).
-    if stripe_fdw._has_column(reg.storage, 'attrs') and stripe_fdw._has_column(src, 'attrs') then
-        sel := 'x.attrs::jsonb';
-    else
-        sel := 'pg_catalog.to_jsonb(x.*)';
-    end if;
-    return query execute pg_catalog.format($q$
-        with s as (select %1$s::text as id, %2$s as v from (select %3$s from %4$s) x),
-             c as (select %1$s::text as id, %2$s as v from (select %3$s from %5$s) x)
-        select coalesce(s.id, c.id) as id,
-               case when c.id is null then 'added'
-                    when s.id is null then 'removed'
-                    else 'changed' end as change
-          from s full join c on s.id = c.id
-         where s.id is null or c.id is null or s.v is distinct from c.v
-         order by 1
-    $q$, stripe_fdw._key(reg.storage, 'x'), sel, stripe_fdw._columns(reg.storage), src, reg.storage);
+    step := stripe_fdw._sync_copy_stage(reg.storage, src, ky.key_col, ky.key_field);
+    return query select d.id, d.change from stripe_fdw._sync_diff(step) d;
+    perform stripe_fdw._sync_unstage(array[step]);
 end
 $$;
 

@@ -1,7 +1,9 @@
 -- stripe_fdw cache, part two: refresh_cache(), mark_cache_stale() and the cache_status view.
--- Needs sql/cache.sql (the registry). A refresh reads the source table once and applies the
--- difference to the cache's rows table in one statement (delete the gone, update the changed,
--- insert the new): readers are never blocked and see the old rows until it commits.
+-- Needs sql/cache.sql (the registry) and sql/sync_apply.sql (_sync_copy): a refresh is the sync
+-- engine's, with the cache's rows table as a column-for-column copy of its source: read the source
+-- once, and write only the difference (delete the gone, update the changed, insert the new), matched
+-- by id, else attrs->>'id', else replaced whole. Readers are never blocked and see the old rows
+-- until it commits.
 
 -- Refresh one cache now; returns the number of rows it holds. Raises what the live read raises.
 create function stripe_fdw._refresh_one(o text) returns bigint
@@ -9,12 +11,10 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    reg  stripe_fdw.cache_registry;
-    src  regclass;
-    cols text;
-    ks   text;
-    kl   text;
-    n    bigint;
+    reg stripe_fdw.cache_registry;
+    src regclass;
+    k   record;
+    n   bigint;
 begin
     select * into reg from stripe_fdw.cache_registry r where r.object = o;
     src := pg_catalog.to_regclass(pg_catalog.format('%I.%I', reg.source_schema, reg.source_name));
@@ -23,26 +23,8 @@ begin
                         reg.source_schema, reg.source_name, o
             using errcode = '42P01', hint = 'Import it again, or drop the cache schema and delete its rows from stripe_fdw.cache_registry.';
     end if;
-    cols := stripe_fdw._columns(reg.storage);
-    ks := stripe_fdw._key(reg.storage, 's');
-    kl := stripe_fdw._key(reg.storage, 'l');
-    if ks is null then
-        -- No id to tell rows apart: replace them all.
-        execute pg_catalog.format(
-            'with live as materialized (select %1$s from %2$s), d as (delete from %3$s) '
-            'insert into %3$s (%1$s) select %1$s from live', cols, src, reg.storage);
-        get diagnostics n = row_count;
-    else
-        execute pg_catalog.format($q$
-            with live as materialized (select %1$s from %2$s),
-                 gone as (delete from %3$s s where not exists (select from live l where %5$s = %4$s)),
-                 changed as (update %3$s s set (%1$s) = row(%6$s) from live l
-                              where %5$s = %4$s and pg_catalog.to_jsonb(l.*) is distinct from pg_catalog.to_jsonb(s.*)),
-                 added as (insert into %3$s (%1$s) select %6$s from live l
-                            where not exists (select from %3$s s where %5$s = %4$s))
-            select pg_catalog.count(*) from live
-        $q$, cols, src, reg.storage, ks, kl, stripe_fdw._columns(reg.storage, 'l')) into n;
-    end if;
+    select * into k from stripe_fdw._key_of(reg.storage);
+    select c.staged into n from stripe_fdw._sync_copy(reg.storage, src, k.key_col, k.key_field) c;
     -- Fresh statistics: without them the catalog view's per-product lookups plan as sequential
     -- scans (5 s instead of 0.3 s for 10,000 products).
     execute pg_catalog.format('analyze %s', reg.storage);

@@ -74,6 +74,20 @@ as $$
          where ft.ftrelid = rel and w.fdwhandler = stripe_fdw._handler())
 $$;
 
+-- How two values of type typ are compared: '' (as they are), or '::text' for the types without an
+-- equality operator (json, xml, point).
+create function stripe_fdw._sync_cmp(typ text) returns text
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    execute format('select null::%1$s is distinct from null::%1$s', typ);
+    return '';
+exception when undefined_function then
+    return '::text';
+end
+$$;
+
 -- The columns a sync writes into p_target: for each, the SQL expression over the source's columns
 -- that gives its value (alias s), its type, whether it is the key (the Stripe id), and how two of
 -- its values are compared. Checks everything and says what is wrong: the target is a table, the
@@ -213,13 +227,7 @@ begin
                 using errcode = st, detail = 'expression: ' || e || E'\n' || msg,
                       hint = 'Change the expression (e.g. add a cast or a conversion) or the column''s type.';
         end;
-        -- Types without an equality operator (json, xml, point) are compared as text.
-        begin
-            execute format('select null::%1$s is distinct from null::%1$s', typ);
-            cmp := '';
-        exception when undefined_function then
-            cmp := '::text';
-        end;
+        cmp := stripe_fdw._sync_cmp(typ);
         col := r.name;
         expr := e;
         is_key := r.name = key_col;

@@ -1,20 +1,26 @@
--- stripe_fdw sync, part two: the one mechanism behind sync(), sync_drift() and (issue 12) the
--- webhook handler and catch_up(): read Stripe's rows for a set of ids (or all), mapped into each
--- target's columns, diff against the target, and apply only the difference.
--- Needs sql/sync.sql.
+-- stripe_fdw sync, part two: the one mechanism that keeps a local table equal to Stripe, behind
+-- sync(), sync_drift(), the webhook handler, catch_up() and the cache (refresh_cache(),
+-- cache_drift()): read Stripe's rows for a set of ids (or all) into a staging table, diff it
+-- against the local table by key (IS DISTINCT FROM, column by column), and apply only the
+-- difference in the caller's transaction (parents first, deletes children first). Two doors stage:
+-- _sync_stage (registered targets, mapped by their columns) and _sync_copy_stage (a cache's rows
+-- table, a column-for-column copy of its source); _sync_write applies, _sync_diff shows.
+-- Needs sql/sync.sql and sql/cache.sql (_key_expr).
 
--- One target of a sync, staged: the temporary table holding the values the target should hold
--- (map), and the SQL pieces the writers use.
+-- One target, staged: the temporary table holding the values the target should hold (map), and
+-- the SQL pieces the writers use.
 create type stripe_fdw._sync_step as (
-    target  regclass,
-    src     text,      -- temp table: the source's rows, made only to name a value that does not fit
-    map     text,      -- temp table: mapped values, one column per synced target column
-    key_col text,      -- the target's key column (the Stripe id)
-    key_typ text,      -- its type
-    cols    text,      -- the synced columns, quoted, comma-separated
-    sets    text,      -- col = s.col, ... for the non-key columns ('' when there are none)
-    differ  text,      -- true when a target row t differs from its mapped row s
-    depth   int        -- foreign-key depth among the targets staged together (parents first)
+    target    regclass,
+    src       text,    -- temp table: the source's rows, made only to name a value that does not fit
+    map       text,    -- temp table: mapped values, one column per synced target column
+    key_col   text,    -- the column holding the key (the Stripe id); null: no key, rows replaced whole
+    key_field text,    -- null, or the field of key_col (a JSON column) that is the key: attrs ->> 'id'
+    key_typ   text,    -- the key's type
+    cols      text,    -- the synced columns, quoted, comma-separated
+    sets      text,    -- col = s.col, ... for the non-key columns ('' when there are none)
+    differ    text,    -- true when a target row t differs from its mapped row s
+    depth     int,     -- foreign-key depth among the targets staged together (parents first)
+    staged    bigint   -- the rows staged: what the target holds (for those ids) once applied
 );
 
 -- Drop a staging table of this session, if it is there (no NOTICE when it is not).
@@ -75,24 +81,84 @@ begin
 end
 $$;
 
--- Stage p_targets: read Stripe's rows of each one's source (the ids p_ids, or all when null),
--- mapped into the target's columns (only the source columns the mapping uses are read). Temporary
--- tables, dropped by _sync_unstage (and at commit in any case).
-create function stripe_fdw._sync_stage(p_targets regclass[], p_ids text[])
-returns setof stripe_fdw._sync_step
+-- Stage one target: read p_source's rows (the ids p_ids, or all when null) mapped by p_cols (rows
+-- of _sync_columns, as JSON) into a temporary table keyed by p_key_col / p_key_field. Only the
+-- source columns the mapping uses are read. p_diagnose: when a value does not fit, read the rows
+-- again to name it (a mapping can fail so; a copy cannot, and raises the error as it is).
+create function stripe_fdw._sync_stage_one(p_target regclass, p_source regclass, p_cols jsonb,
+                                           p_key_col text, p_key_field text, p_ids text[],
+                                           p_depth int, p_diagnose bool)
+returns stripe_fdw._sync_step
 language plpgsql
 set search_path = pg_catalog, pg_temp
 set timezone to 'UTC'
 as $$
 declare
-    g     record;
-    step  stripe_fdw._sync_step;
-    cols  jsonb;
-    sel   text;
-    st    text;
-    msg   text;
-    det   text;
-    hnt   text;
+    step stripe_fdw._sync_step;
+    sel  text;
+    n    bigint;
+    st   text;
+    msg  text;
+    det  text;
+    hnt  text;
+begin
+    step.target := p_target;
+    step.depth := p_depth;
+    step.key_col := p_key_col;
+    step.key_field := p_key_field;
+    step.src := 'stripe_fdw_sync_src_' || p_source::oid::text;
+    step.map := 'stripe_fdw_sync_map_' || p_target::oid::text;
+    select string_agg(format('(%s)::%s as %I', c ->> 'expr', c ->> 'typ', c ->> 'col'), ', '),
+           string_agg(pg_catalog.quote_ident(c ->> 'col'), ', '),
+           coalesce(string_agg(format('%1$I = s.%1$I', c ->> 'col'), ', ') filter (where not (c ->> 'is_key')::bool), ''),
+           coalesce(string_agg(format('t.%1$I%2$s is distinct from (s.%1$I)::%3$s%2$s', c ->> 'col', c ->> 'cmp', c ->> 'full_typ'), ' or ')
+                        filter (where not (c ->> 'is_key')::bool), 'false'),
+           case when p_key_field is not null then 'text'
+                else min(c ->> 'full_typ') filter (where c ->> 'col' = p_key_col) end
+      into sel, step.cols, step.sets, step.differ, step.key_typ
+      from pg_catalog.jsonb_array_elements(p_cols) c;
+    perform stripe_fdw._sync_drop(step.map);
+    -- Stripe is read here, only the columns the mapping uses (the planner passes them down).
+    execute format('create temp table %I on commit drop as select %s from %s s with no data', step.map, sel, p_source);
+    begin
+        execute format('insert into pg_temp.%I select %s from %s s %s', step.map, sel, p_source,
+                       case when p_ids is null then '' else 'where s.id = any($1)' end)
+            using p_ids;
+        get diagnostics n = row_count;
+    exception when others then
+        get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
+        if not p_diagnose or (st not like '22%' and st not like '23%') then
+            raise;  -- Stripe's error, as it was
+        end if;
+        -- A value that does not fit: read the rows again to name it.
+        perform stripe_fdw._sync_drop(step.src);
+        execute format('create temp table %I (like %s) on commit drop', step.src, p_source);
+        execute format('insert into pg_temp.%I select * from %s s %s', step.src, p_source,
+                       case when p_ids is null then '' else 'where s.id = any($1)' end)
+            using p_ids;
+        perform stripe_fdw._sync_bad_value(p_target, step.src, p_cols, st, msg, det, hnt);
+    end;
+    step.staged := n;
+    if p_key_col is not null then
+        execute format('create unique index on pg_temp.%I (%s)', step.map, stripe_fdw._key_expr(p_key_col, p_key_field));
+    end if;
+    execute format('analyze pg_temp.%I', step.map);
+    return step;
+end
+$$;
+
+-- The registered targets' door: stage p_targets (sync_registry), each mapped by its columns
+-- (_sync_columns checks the mapping first), parents first. Temporary tables, dropped by
+-- _sync_unstage (and at commit in any case).
+create function stripe_fdw._sync_stage(p_targets regclass[], p_ids text[])
+returns setof stripe_fdw._sync_step
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    g    record;
+    cols jsonb;
+    kc   text;
 begin
     for g in
         with recursive fk as (
@@ -118,43 +184,32 @@ begin
         end if;
         select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)) into cols
           from stripe_fdw._sync_columns(g.target, g.source, g.columns) c;
-        step.target := g.target;
-        step.depth := g.depth;
-        step.src := 'stripe_fdw_sync_src_' || g.source::oid::text;
-        step.map := 'stripe_fdw_sync_map_' || g.target::oid::text;
-        select string_agg(format('(%s)::%s as %I', c ->> 'expr', c ->> 'typ', c ->> 'col'), ', '),
-               string_agg(pg_catalog.quote_ident(c ->> 'col'), ', '),
-               coalesce(string_agg(format('%1$I = s.%1$I', c ->> 'col'), ', ') filter (where not (c ->> 'is_key')::bool), ''),
-               coalesce(string_agg(format('t.%1$I%2$s is distinct from (s.%1$I)::%3$s%2$s', c ->> 'col', c ->> 'cmp', c ->> 'full_typ'), ' or ')
-                            filter (where not (c ->> 'is_key')::bool), 'false'),
-               min(c ->> 'col') filter (where (c ->> 'is_key')::bool),
-               min(c ->> 'full_typ') filter (where (c ->> 'is_key')::bool)
-          into sel, step.cols, step.sets, step.differ, step.key_col, step.key_typ
-          from pg_catalog.jsonb_array_elements(cols) c;
-        perform stripe_fdw._sync_drop(step.map);
-        -- Stripe is read here, only the columns the mapping uses (the planner passes them down).
-        execute format('create temp table %I on commit drop as select %s from %s s with no data', step.map, sel, g.source);
-        begin
-            execute format('insert into pg_temp.%I select %s from %s s %s', step.map, sel, g.source,
-                           case when p_ids is null then '' else 'where s.id = any($1)' end)
-                using p_ids;
-        exception when others then
-            get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
-            if st not like '22%' and st not like '23%' then
-                perform stripe_fdw._reraise(st, msg, det, hnt);  -- Stripe's error, as it was
-            end if;
-            -- A value that does not fit: read the rows again to name it.
-            perform stripe_fdw._sync_drop(step.src);
-            execute format('create temp table %I (like %s) on commit drop', step.src, g.source);
-            execute format('insert into pg_temp.%I select * from %s s %s', step.src, g.source,
-                           case when p_ids is null then '' else 'where s.id = any($1)' end)
-                using p_ids;
-            perform stripe_fdw._sync_bad_value(g.target, step.src, cols, st, msg, det, hnt);
-        end;
-        execute format('create unique index on pg_temp.%I (%I)', step.map, step.key_col);
-        execute format('analyze pg_temp.%I', step.map);
-        return next step;
+        select c ->> 'col' into kc from pg_catalog.jsonb_array_elements(cols) c where (c ->> 'is_key')::bool;
+        return next stripe_fdw._sync_stage_one(g.target, g.source, cols, kc, null, p_ids, g.depth, true);
     end loop;
+end
+$$;
+
+-- The cache's door: stage p_target, a column-for-column copy of p_source (create_cache made it
+-- with LIKE), every column as it is, keyed by p_key_col (its field p_key_field), or by nothing.
+create function stripe_fdw._sync_copy_stage(p_target regclass, p_source regclass, p_key_col text, p_key_field text)
+returns stripe_fdw._sync_step
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    cols jsonb;
+begin
+    select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'col', a.attname::text, 'expr', pg_catalog.quote_ident(a.attname),
+               'typ', pg_catalog.format_type(a.atttypid, null),
+               'full_typ', pg_catalog.format_type(a.atttypid, a.atttypmod),
+               'is_key', coalesce(a.attname::text = p_key_col and p_key_field is null, false),
+               'cmp', stripe_fdw._sync_cmp(pg_catalog.format_type(a.atttypid, null))) order by a.attnum)
+      into cols
+      from pg_catalog.pg_attribute a
+     where a.attrelid = p_target and a.attnum > 0 and not a.attisdropped and a.attgenerated = '';
+    return stripe_fdw._sync_stage_one(p_target, p_source, cols, p_key_col, p_key_field, null, 0, false);
 end
 $$;
 
@@ -172,72 +227,89 @@ begin
 end
 $$;
 
--- Bring p_targets to what Stripe holds for the ids p_ids (all when null) in the current
--- transaction: update the rows whose mapped values differ and insert the new ones (parents
--- first), then delete the rows whose id Stripe no longer has (children first). A row that did not
--- change is not written. Any error leaves the caller's transaction to roll back: the message says
--- which target and what was being done, PostgreSQL's detail names the row and the constraint.
-create function stripe_fdw._sync_apply(p_targets regclass[], p_ids text[] default null)
+-- Bring the staged targets to what was staged, for the ids p_ids (all when null), in the current
+-- transaction: update the rows whose values differ and insert the new ones (parents first), then
+-- delete the rows whose key Stripe no longer has (children first). A row that did not change is
+-- not written; a target without a key has its rows replaced. Readers are not blocked (the targets
+-- are locked against other writers only). Any error leaves the caller's transaction to roll back:
+-- the message says which target and what was being done (p_what: 'sync', 'cache refresh'),
+-- PostgreSQL's detail names the row and the constraint.
+create function stripe_fdw._sync_write(p_steps stripe_fdw._sync_step[], p_ids text[], p_what text)
 returns table (target regclass, inserted bigint, updated bigint, deleted bigint)
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    steps stripe_fdw._sync_step[];
     s     stripe_fdw._sync_step;
+    k     int := coalesce(pg_catalog.array_length(p_steps, 1), 0);
     i     int;
     n     bigint;
-    ins   bigint[] := '{}';
-    upd   bigint[] := '{}';
-    del   bigint[] := '{}';
+    key_s text;
+    key_t text;
+    ins   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
+    upd   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
+    del   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
     doing text;
     st    text;
     msg   text;
     det   text;
     hnt   text;
 begin
-    steps := array(select x from stripe_fdw._sync_stage(p_targets, p_ids) x);
     begin
-        foreach s in array steps loop
+        foreach s in array coalesce(p_steps, '{}') loop
             doing := format('locking %s', s.target);
             execute format('lock table %s in share row exclusive mode', s.target);
         end loop;
-        for i in 1 .. coalesce(pg_catalog.array_length(steps, 1), 0) loop
-            s := steps[i];
-            n := 0;
+        for i in 1 .. k loop
+            s := p_steps[i];
+            if s.key_col is null then
+                -- No key to tell rows apart: replace them all.
+                doing := format('replacing the rows of %s', s.target);
+                execute format('delete from %s', s.target);
+                get diagnostics n = row_count;
+                del[i] := n;
+                execute format('insert into %s (%s) select %s from pg_temp.%I', s.target, s.cols, s.cols, s.map);
+                get diagnostics n = row_count;
+                ins[i] := n;
+                continue;
+            end if;
+            key_s := stripe_fdw._key_expr(s.key_col, s.key_field, 's');
+            key_t := stripe_fdw._key_expr(s.key_col, s.key_field, 't');
             if s.sets <> '' then
                 doing := format('updating %s', s.target);
-                execute format('update %s t set %s from pg_temp.%I s where t.%I = s.%I and (%s)',
-                               s.target, s.sets, s.map, s.key_col, s.key_col, s.differ);
+                execute format('update %s t set %s from pg_temp.%I s where %s = %s and (%s)',
+                               s.target, s.sets, s.map, key_t, key_s, s.differ);
                 get diagnostics n = row_count;
+                upd[i] := n;
             end if;
-            upd := upd || n;
             doing := format('inserting into %s', s.target);
-            execute format('insert into %s (%s) select %s from pg_temp.%I s where not exists (select from %s t where t.%I = s.%I)',
-                           s.target, s.cols, s.cols, s.map, s.target, s.key_col, s.key_col);
+            execute format('insert into %s (%s) select %s from pg_temp.%I s where not exists (select from %s t where %s = %s)',
+                           s.target, s.cols, s.cols, s.map, s.target, key_t, key_s);
             get diagnostics n = row_count;
-            ins := ins || n;
+            ins[i] := n;
         end loop;
-        del := pg_catalog.array_fill(0::bigint, array[coalesce(pg_catalog.array_length(steps, 1), 0)]);
-        for i in reverse coalesce(pg_catalog.array_length(steps, 1), 0) .. 1 loop
-            s := steps[i];
+        for i in reverse k .. 1 loop
+            s := p_steps[i];
+            continue when s.key_col is null;
+            key_s := stripe_fdw._key_expr(s.key_col, s.key_field, 's');
+            key_t := stripe_fdw._key_expr(s.key_col, s.key_field, 't');
             doing := format('deleting from %s the rows Stripe no longer has', s.target);
-            execute format('delete from %s t where %s not exists (select from pg_temp.%I s where s.%I = t.%I)',
+            execute format('delete from %s t where %s not exists (select from pg_temp.%I s where %s = %s)',
                            s.target,
                            case when p_ids is null then ''
-                                else format('t.%I = any($1::%s[]) and', s.key_col, s.key_typ) end,
-                           s.map, s.key_col, s.key_col)
+                                else format('%s = any($1::%s[]) and', key_t, s.key_typ) end,
+                           s.map, key_s, key_t)
                 using p_ids;
             get diagnostics n = row_count;
             del[i] := n;
         end loop;
     exception when others then
         get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
-        if st = '23503' and doing like 'deleting%' then
+        if st = '23503' and doing like 'deleting%' and p_what = 'sync' then
             hnt := concat_ws(E'\n', nullif(hnt, ''),
                 'Nothing was applied. A row of your own still references a row Stripe deleted: delete or change it, '
                 || 'or make that foreign key ON DELETE CASCADE or SET NULL, then sync again.');
-        elsif st = '23503' then
+        elsif st = '23503' and p_what = 'sync' then
             hnt := concat_ws(E'\n', nullif(hnt, ''),
                 'Nothing was applied. The referenced row is not in its table: sync both tables in one call '
                 || '(CALL stripe_fdw.sync() with no argument applies every target in foreign-key order), '
@@ -245,11 +317,10 @@ begin
         else
             hnt := concat_ws(E'\n', nullif(hnt, ''), 'Nothing was applied.');
         end if;
-        perform stripe_fdw._reraise(st, format('stripe_fdw: sync failed while %s: %s', doing, msg), det, hnt);
+        perform stripe_fdw._reraise(st, format('stripe_fdw: %s failed while %s: %s', p_what, doing, msg), det, hnt);
     end;
-    perform stripe_fdw._sync_unstage(steps);
-    for i in 1 .. coalesce(pg_catalog.array_length(steps, 1), 0) loop
-        target := steps[i].target;
+    for i in 1 .. k loop
+        target := p_steps[i].target;
         inserted := ins[i];
         updated := upd[i];
         deleted := del[i];
@@ -258,38 +329,60 @@ begin
 end
 $$;
 
--- For issue 12 (webhooks, catch_up): bring every sync target of p_source to what Stripe holds
--- for the ids p_ids, in the current transaction (upsert, or delete when Stripe no longer has the
--- id). Reads only those ids (where id = any($1)). Returns what it did per target; sync_status is
--- left to the caller.
-create function stripe_fdw._sync_ids(p_source regclass, p_ids text[])
+-- Bring the registered targets p_targets to what Stripe holds for the ids p_ids (all when null),
+-- in the current transaction (see _sync_write). sync(), and _sync_ids for webhooks and catch_up().
+create function stripe_fdw._sync_apply(p_targets regclass[], p_ids text[] default null)
 returns table (target regclass, inserted bigint, updated bigint, deleted bigint)
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    targets regclass[];
+    steps stripe_fdw._sync_step[];
 begin
-    if p_ids is null then
-        raise exception 'stripe_fdw: _sync_ids needs the ids to sync (use sync() for all)' using errcode = '22004';
-    end if;
-    targets := array(select t.target from stripe_fdw._sync_targets() t where t.source = p_source);
-    if pg_catalog.cardinality(targets) = 0 or pg_catalog.cardinality(p_ids) = 0 then
-        return;
-    end if;
-    return query select a.target, a.inserted, a.updated, a.deleted
-                   from stripe_fdw._sync_apply(targets, p_ids) a;
+    steps := array(select x from stripe_fdw._sync_stage(p_targets, p_ids) x);
+    return query select w.target, w.inserted, w.updated, w.deleted
+                   from stripe_fdw._sync_write(steps, p_ids, 'sync') w;
+    perform stripe_fdw._sync_unstage(steps);
 end
 $$;
 
--- The registered sources (stripe_fdw foreign tables that feed a sync target) of a Stripe object
--- ('products', 'prices'), for the webhook handler.
-create function stripe_fdw._sync_sources(p_object text) returns setof regclass
-language sql stable
+-- Bring p_target, a copy of p_source (a cache's rows table), to p_source's rows, in the current
+-- transaction (see _sync_write). Returns the rows it holds now and what was written.
+create function stripe_fdw._sync_copy(p_target regclass, p_source regclass, p_key_col text, p_key_field text)
+returns table (staged bigint, inserted bigint, updated bigint, deleted bigint)
+language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
-    select distinct t.source
-      from stripe_fdw._sync_targets() t
-      join pg_catalog.pg_foreign_table ft on ft.ftrelid = t.source
-     where 'object=' || p_object = any(ft.ftoptions)
+declare
+    step stripe_fdw._sync_step;
+begin
+    step := stripe_fdw._sync_copy_stage(p_target, p_source, p_key_col, p_key_field);
+    select step.staged, w.inserted, w.updated, w.deleted into staged, inserted, updated, deleted
+      from stripe_fdw._sync_write(array[step], null, 'cache refresh') w;
+    perform stripe_fdw._sync_unstage(array[step]);
+    return next;
+end
+$$;
+
+-- What _sync_write would change in a staged target (all ids): its key as text, and added (staged,
+-- not in the target), removed (in the target, not staged) or changed (both, a column differs).
+-- sync_drift() and cache_drift().
+create function stripe_fdw._sync_diff(p_step stripe_fdw._sync_step)
+returns table (id text, change text)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    key_s text := stripe_fdw._key_expr(p_step.key_col, p_step.key_field, 's');
+    key_t text := stripe_fdw._key_expr(p_step.key_col, p_step.key_field, 't');
+begin
+    return query execute format($q$
+        select coalesce(%1$s, %2$s)::text,
+               case when %2$s is null then 'added' when %1$s is null then 'removed' else 'changed' end
+          from pg_temp.%3$I s
+          full join %4$s t on %1$s = %2$s
+         where %1$s is null or %2$s is null or (%5$s)
+         order by 1
+    $q$, key_s, key_t, p_step.map, p_step.target, p_step.differ);
+end
 $$;

@@ -180,21 +180,12 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     steps stripe_fdw._sync_step[];
-    s     stripe_fdw._sync_step;
 begin
     if sync_drift.target is null then
         raise exception 'stripe_fdw: sync_drift needs a target' using errcode = '22004';
     end if;
     steps := array(select x from stripe_fdw._sync_stage(stripe_fdw._sync_target_list(sync_drift.target), null) x);
-    s := steps[1];
-    return query execute format($q$
-        select coalesce(s.%1$I, t.%1$I)::text,
-               case when t.%1$I is null then 'added' when s.%1$I is null then 'removed' else 'changed' end
-          from pg_temp.%2$I s
-          full join %3$s t on s.%1$I = t.%1$I
-         where s.%1$I is null or t.%1$I is null or (%4$s)
-         order by 1
-    $q$, s.key_col, s.map, s.target, s.differ);
+    return query select d.id, d.change from stripe_fdw._sync_diff(steps[1]) d;
     perform stripe_fdw._sync_unstage(steps);
 end
 $$;

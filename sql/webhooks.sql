@@ -1,6 +1,6 @@
 -- stripe_fdw webhooks: handle_webhook(), the record of the events applied (the dedupe table), and
 -- applying one object's change to every sync target and cache. See docs/webhooks.md.
--- Needs sql/sync_apply.sql (_sync_ids, _sync_sources) and the Rust functions of src/webhook.rs
+-- Needs sql/sync_apply.sql (_sync_apply) and the Rust functions of src/webhook.rs
 -- (_verify_webhook, _stripe_events).
 
 -- Every event handle_webhook() or catch_up() accepted, so a second delivery (Stripe delivers at
@@ -49,6 +49,42 @@ select pg_catalog.pg_extension_config_dump('stripe_fdw.schedule_state', '');
 -- One event of _stripe_events(), as catch_up() keeps them.
 create type stripe_fdw._event as (
     ord int, id text, type text, created bigint, object_id text, product text);
+
+-- For the webhook handler and catch_up(): bring every sync target of p_source to what Stripe holds
+-- for the ids p_ids, in the current transaction (upsert, or delete when Stripe no longer has the
+-- id). Reads only those ids (where id = any($1)). Returns what it did per target; sync_status is
+-- left to the caller.
+create function stripe_fdw._sync_ids(p_source regclass, p_ids text[])
+returns table (target regclass, inserted bigint, updated bigint, deleted bigint)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    targets regclass[];
+begin
+    if p_ids is null then
+        raise exception 'stripe_fdw: _sync_ids needs the ids to sync (use sync() for all)' using errcode = '22004';
+    end if;
+    targets := array(select t.target from stripe_fdw._sync_targets() t where t.source = p_source);
+    if pg_catalog.cardinality(targets) = 0 or pg_catalog.cardinality(p_ids) = 0 then
+        return;
+    end if;
+    return query select a.target, a.inserted, a.updated, a.deleted
+                   from stripe_fdw._sync_apply(targets, p_ids) a;
+end
+$$;
+
+-- The registered sources (stripe_fdw foreign tables that feed a sync target) of a Stripe object
+-- ('products', 'prices'), for the webhook handler.
+create function stripe_fdw._sync_sources(p_object text) returns setof regclass
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select distinct t.source
+      from stripe_fdw._sync_targets() t
+      join pg_catalog.pg_foreign_table ft on ft.ftrelid = t.source
+     where 'object=' || p_object = any(ft.ftoptions)
+$$;
 
 -- The stripe_fdw server named p_server, or the only one when null (an error when there is none,
 -- or several).

@@ -172,3 +172,77 @@ fn a_table_with_neither_id_nor_attrs_is_cached_and_refreshed_whole() {
         assert_eq!(cached, live, "replaced, not appended");
     }
 }
+
+/// The rows of a cache keyed by `attrs->>'id'`: key -> xmin (the transaction that last wrote it).
+fn versions(env: &mut Env, rows: &str) -> std::collections::BTreeMap<String, String> {
+    env.query(&format!("select attrs->>'id', xmin::text from {rows}"))
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+#[test]
+fn a_table_without_id_is_matched_by_attrs_id_and_a_refresh_writes_only_what_changed() {
+    let mut env = Env::new(Catalog::Demo);
+    let mut t = Subset::new(&mut env, "attrs", "name text, attrs jsonb", "");
+    assert_eq!(t.cache().len(), 1);
+    let schema = t.schema.clone();
+    let rows = format!("{schema}_cache._products_rows");
+    let cache = format!("{schema}_cache.products");
+    let drift = |env: &mut Env| -> Vec<(String, String)> {
+        env.query(&format!(
+            "select id, change from stripe_fdw.cache_drift('{cache}')"
+        ))
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+    };
+    let before = versions(t.env, &rows);
+    assert_eq!(before.len(), 4, "{before:?}");
+    assert!(drift(t.env).is_empty());
+
+    // Nothing changed in Stripe: a refresh writes no row.
+    t.env
+        .exec(&format!("call stripe_fdw.refresh_cache('{cache}')"));
+    assert_eq!(versions(t.env, &rows), before, "no row rewritten");
+
+    let hobby = t
+        .env
+        .strings(&format!(
+            "select attrs->>'id' from {cache} where name = 'Hobby'"
+        ))
+        .remove(0);
+    let (status, _) = t
+        .env
+        .stripe("POST", &format!("/products/{hobby}"), "name=Hobby+Two");
+    assert_eq!(status, 200);
+    let (status, body) = t.env.stripe("POST", "/products", "name=Added");
+    assert_eq!(status, 200);
+    let added = body["id"].as_str().expect("new product id").to_string();
+    let mut want = vec![
+        (hobby.clone(), "changed".to_string()),
+        (added.clone(), "added".to_string()),
+    ];
+    want.sort();
+    assert_eq!(drift(t.env), want);
+
+    t.env
+        .exec(&format!("call stripe_fdw.refresh_cache('{cache}')"));
+    assert!(drift(t.env).is_empty());
+    let after = versions(t.env, &rows);
+    assert_eq!(after.len(), 5);
+    for (id, xmin) in &before {
+        if *id == hobby {
+            assert_ne!(after[id], *xmin, "the changed row was written");
+        } else {
+            assert_eq!(after[id], *xmin, "{id} did not change and was not written");
+        }
+    }
+    assert!(after.contains_key(&added));
+    assert_eq!(
+        t.env.strings(&format!(
+            "select name from {cache} where attrs->>'id' = '{hobby}'"
+        )),
+        vec!["Hobby Two"]
+    );
+}
