@@ -41,22 +41,24 @@ pub struct Scan {
 }
 
 /// True when Postgres wants this query to stop (cancel, statement_timeout, terminate).
-fn interrupted() -> bool {
+pub(crate) fn interrupted() -> bool {
     unsafe {
         std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::QueryCancelPending)) != 0
             || std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::ProcDiePending)) != 0
     }
 }
 
-/// Turn a cancelled wait into Postgres' own cancel error (with its own message and SQLSTATE).
-fn settle<T>(r: Result<T, StripeError>) -> Result<T, FdwError> {
-    match r {
-        Err(StripeError::Cancelled) => {
-            pgrx::check_for_interrupts!();
-            Err(StripeError::Cancelled.into())
-        }
-        r => r.map_err(FdwError::from),
+/// A client error as ours; a cancelled wait becomes Postgres' own cancel error (with its own
+/// message and SQLSTATE), raised here.
+pub(crate) fn stripe_error(e: StripeError) -> FdwError {
+    if matches!(e, StripeError::Cancelled) {
+        pgrx::check_for_interrupts!();
     }
+    FdwError::from(e)
+}
+
+fn settle<T>(r: Result<T, StripeError>) -> Result<T, FdwError> {
+    r.map_err(stripe_error)
 }
 
 impl Scan {

@@ -7,6 +7,7 @@
 
 use crate::error::FdwError;
 use crate::pgopts::options_map;
+use crate::scan::{interrupted, stripe_error};
 use crate::{secrets, transport};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::pg_sys::{self, Oid};
@@ -169,19 +170,8 @@ fn verify_event(server_oid: Oid, payload: &str, header: Option<&str>) -> Result<
     Ok(event)
 }
 
-/// True when Postgres wants this query to stop (cancel, statement_timeout, terminate).
-fn interrupted() -> bool {
-    unsafe {
-        std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::QueryCancelPending)) != 0
-            || std::ptr::read_volatile(std::ptr::addr_of!(pg_sys::ProcDiePending)) != 0
-    }
-}
-
 fn stripe_err(e: StripeError) -> Raise {
-    if matches!(e, StripeError::Cancelled) {
-        pgrx::check_for_interrupts!();
-    }
-    Raise::from(FdwError::from(e))
+    Raise::from(stripe_error(e))
 }
 
 fn client(server_oid: Oid) -> Result<Client, Raise> {
