@@ -39,6 +39,31 @@ struct Slice {
     splittable: bool,
 }
 
+impl Slice {
+    /// A slice of query `query` between `floor` and `ceil`, not yet read.
+    fn new(
+        query: usize,
+        root: bool,
+        floor: Option<i64>,
+        ceil: Option<i64>,
+        splittable: bool,
+    ) -> Self {
+        Slice {
+            query,
+            root,
+            floor,
+            ceil,
+            cursor: None,
+            newest: None,
+            oldest: None,
+            items: 0,
+            pages: 0,
+            in_flight: false,
+            splittable,
+        }
+    }
+}
+
 pub(super) struct Slices {
     endpoint: &'static str,
     queries: Vec<Query>,
@@ -85,19 +110,13 @@ impl Slices {
             .iter()
             .enumerate()
             .map(|(i, q)| {
-                Some(Slice {
-                    query: i,
-                    root: true,
-                    floor: q.bounds.as_ref().and_then(|b| b.lo),
-                    ceil: q.bounds.as_ref().and_then(|b| b.hi),
-                    cursor: None,
-                    newest: None,
-                    oldest: None,
-                    items: 0,
-                    pages: 0,
-                    in_flight: false,
-                    splittable: q.bounds.is_some(),
-                })
+                Some(Slice::new(
+                    i,
+                    true,
+                    q.bounds.as_ref().and_then(|b| b.lo),
+                    q.bounds.as_ref().and_then(|b| b.hi),
+                    q.bounds.is_some(),
+                ))
             })
             .collect();
         Slices {
@@ -319,19 +338,8 @@ impl Slices {
             self.cuts += 1;
             for (lo, hi) in c.pieces {
                 self.queue.push_back(self.slices.len());
-                self.slices.push(Some(Slice {
-                    query,
-                    root: false,
-                    floor: lo,
-                    ceil: Some(hi),
-                    cursor: None,
-                    newest: None,
-                    oldest: None,
-                    items: 0,
-                    pages: 0,
-                    in_flight: false,
-                    splittable: true,
-                }));
+                self.slices
+                    .push(Some(Slice::new(query, false, lo, Some(hi), true)));
             }
         }
     }
