@@ -1,22 +1,11 @@
 //! Table-driven tests of the events pushdown: `type` as `type=`, `types[]` or a `*` wildcard.
 
+use super::tests::{list, t};
 use super::*;
 use crate::objects;
 
-fn t(s: &str) -> Scalar {
-    Scalar::Text(s.to_string())
-}
 fn like(p: &str) -> Cond {
     Cond::new("type", Op::Like, t(p))
-}
-fn list(params: &[(&str, &str)]) -> Fetch {
-    Fetch::List(vec![ListQuery {
-        params: params
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        paged: true,
-    }])
 }
 fn events(conds: Vec<Cond>) -> Fetch {
     plan(objects::find("events").expect("events"), &conds, None).fetch

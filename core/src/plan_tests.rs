@@ -3,13 +3,14 @@
 use super::*;
 use crate::objects;
 
-fn t(s: &str) -> Scalar {
+/// Shared with plan_events_tests.rs.
+pub(super) fn t(s: &str) -> Scalar {
     Scalar::Text(s.to_string())
 }
 fn secs(s: i64) -> Scalar {
     Scalar::Time(s * 1_000_000)
 }
-fn list(params: &[(&str, &str)]) -> Fetch {
+pub(super) fn list(params: &[(&str, &str)]) -> Fetch {
     Fetch::List(vec![ListQuery {
         params: params
             .iter()

@@ -118,19 +118,26 @@ fn stripe_down_applies_nothing_records_the_error_and_raises_it() {
     assert!(clear, "a good sync clears the error");
 }
 
+/// The app's own `orders` references product `addon`, which Stripe then deletes, while Hobby is
+/// renamed: the next sync's delete is blocked by the app's foreign key. Returns Hobby's id.
+fn rename_hobby_and_delete_an_ordered_product(env: &mut Env, addon: &str) -> String {
+    env.exec(&format!(
+        "create table public.orders (id int primary key, product_id text references public.products);
+         insert into public.orders values (1, '{addon}');"
+    ));
+    let hobby = product_id(env, "Hobby");
+    stripe_ok(env, "POST", &format!("/products/{hobby}"), "name=Renamed");
+    let (status, _) = env.stripe("DELETE", &format!("/products/{addon}"), "");
+    assert_eq!(status, 200);
+    hobby
+}
+
 #[test]
 fn a_delete_blocked_by_the_apps_foreign_key_applies_nothing_and_names_row_and_constraint() {
     let mut env = starter(Catalog::Demo);
     let addon = create(&env, "/products", "name=Add-on");
     env.exec("call stripe_fdw.sync()");
-    env.exec(&format!(
-        "create table public.orders (id int primary key, product_id text references public.products);
-         insert into public.orders values (1, '{addon}');"
-    ));
-    let hobby = product_id(&mut env, "Hobby");
-    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Renamed");
-    let (status, _) = env.stripe("DELETE", &format!("/products/{addon}"), "");
-    assert_eq!(status, 200);
+    let hobby = rename_hobby_and_delete_an_ordered_product(&mut env, &addon);
 
     let err = env.error("call stripe_fdw.sync()");
     assert_eq!(err.code, "23503", "{err:?}");
@@ -273,14 +280,7 @@ fn refresh_all_runs_every_sync_then_every_cache_even_when_a_sync_fails() {
 
     // A sync blocked by the app's own foreign key: the caches are refreshed all the same, and the
     // run ends in the sync's error.
-    env.exec(&format!(
-        "create table public.orders (id int primary key, product_id text references public.products);
-         insert into public.orders values (1, '{addon}');"
-    ));
-    let hobby = product_id(&mut env, "Hobby");
-    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Renamed");
-    let (status, _) = env.stripe("DELETE", &format!("/products/{addon}"), "");
-    assert_eq!(status, 200);
+    let hobby = rename_hobby_and_delete_an_ordered_product(&mut env, &addon);
     let err = env.error("call stripe_fdw.refresh_all()");
     assert_eq!(err.code, "23503", "{err:?}");
     let cached: String = env.query(&format!(
