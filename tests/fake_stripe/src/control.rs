@@ -1,4 +1,5 @@
-//! Test control endpoints (no auth, not logged): `/__log`, `/__faults`, `/__reset`, `/__events/age`.
+//! Test control endpoints (no auth, not logged): `/__log`, `/__faults`, `/__holds`, `/__reset`,
+//! `/__events/age`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use serde_json::json;
 
 use crate::errors::ApiError;
 use crate::faults::FaultConfig;
+use crate::holds::HoldRule;
 use crate::http::{Request, Response};
 use crate::router::error_response;
 use crate::server::{lock, Shared};
@@ -59,6 +61,14 @@ pub struct AgeRequest {
     pub seconds: i64,
 }
 
+/// Body of `POST /__holds/release`: how many of the oldest parked requests to wake (all when absent).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    #[serde(default)]
+    pub count: Option<usize>,
+}
+
 fn bad_request(msg: String) -> Response {
     error_response(&ApiError::invalid(msg, None))
 }
@@ -101,6 +111,30 @@ pub fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
             lock(&shared.faults).set(FaultConfig::default());
             ok()
         }
+        ("GET", "/__holds") => {
+            let mut holds = lock(&shared.holds);
+            let rules = serde_json::to_value(holds.rules()).unwrap_or_default();
+            Response::json(200, &json!({"waiting": holds.waiting(), "rules": rules}))
+        }
+        ("POST", "/__holds") => match body::<HoldRule>(req) {
+            Ok(rule) => {
+                let out = serde_json::to_value(&rule).unwrap_or_default();
+                lock(&shared.holds).add(rule);
+                Response::json(200, &out)
+            }
+            Err(e) => bad_request(e),
+        },
+        ("DELETE", "/__holds") => {
+            let released = lock(&shared.holds).clear();
+            Response::json(200, &json!({"ok": true, "released": released}))
+        }
+        ("POST", "/__holds/release") => match body::<ReleaseRequest>(req) {
+            Ok(r) => {
+                let released = lock(&shared.holds).release(r.count);
+                Response::json(200, &json!({"released": released}))
+            }
+            Err(e) => bad_request(e),
+        },
         ("POST", "/__events/age") => match body::<AgeRequest>(req) {
             Ok(a) if a.seconds >= 0 => {
                 let mut st = lock(&shared.state);
@@ -122,6 +156,7 @@ pub fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
                     *lock(&shared.state) = state;
                     lock(&shared.log).clear();
                     lock(&shared.faults).set(FaultConfig::default());
+                    lock(&shared.holds).clear();
                     Response::json(200, &counts)
                 }
                 Err(e) => bad_request(format!("could not build catalog: {e}")),

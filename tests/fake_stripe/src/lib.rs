@@ -10,6 +10,7 @@ pub mod events;
 pub mod events_api;
 pub mod faults;
 pub mod fields;
+pub mod holds;
 pub mod http;
 pub mod ids;
 pub mod list;
@@ -29,10 +30,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
 pub use faults::{FaultConfig, FaultKind, FaultRule};
+pub use holds::{HoldRule, HoldWhen};
 pub use log::LogEntry;
 
 use server::{lock, Shared};
@@ -105,6 +108,7 @@ impl FakeStripe {
         let shared = Arc::new(Shared {
             state: Mutex::new(state),
             faults: Mutex::new(faults::Faults::default()),
+            holds: Mutex::new(holds::Holds::default()),
             log: Mutex::new(Vec::new()),
             api_keys: config.api_keys,
             catalog: config.catalog,
@@ -163,12 +167,13 @@ impl FakeStripe {
         lock(&self.shared.faults).set(FaultConfig::default());
     }
 
-    /// Replace the catalog (log and faults are cleared too).
+    /// Replace the catalog (log, faults and holds are cleared too; parked requests are released).
     pub fn reset(&self, catalog: &Catalog) -> std::io::Result<()> {
         let state = seed::build(catalog)?;
         *lock(&self.shared.state) = state;
         self.clear_log();
         self.clear_faults();
+        self.clear_holds();
         Ok(())
     }
 
@@ -241,6 +246,43 @@ impl FakeStripe {
         });
         rx.recv()
             .map_err(|_| "the fake's runtime stopped before the delivery finished".to_string())?
+    }
+}
+
+/// Holds: park `/v1` requests until released (see [`holds`]), as `/__holds` does over HTTP.
+impl FakeStripe {
+    /// Add a hold rule (after the rules already installed).
+    pub fn hold(&self, rule: HoldRule) {
+        lock(&self.shared.holds).add(rule);
+    }
+
+    /// How many requests are parked right now.
+    pub fn held(&self) -> usize {
+        lock(&self.shared.holds).waiting()
+    }
+
+    /// Poll (blocking this thread) until at least `n` requests are parked; false on timeout.
+    pub fn wait_held(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.held() >= n {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Release the `count` oldest parked requests (all when `None`); returns how many.
+    pub fn release(&self, count: Option<usize>) -> usize {
+        lock(&self.shared.holds).release(count)
+    }
+
+    /// Remove every hold rule and release every parked request.
+    pub fn clear_holds(&self) {
+        lock(&self.shared.holds).clear();
     }
 }
 

@@ -1,4 +1,5 @@
-//! Request dispatch: control endpoints, then `/v1` with latency, faults, logging, auth and routing.
+//! Request dispatch: control endpoints, then `/v1` with latency, holds, faults, logging, auth and
+//! routing.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use crate::auth;
 use crate::control;
 use crate::errors::{ApiError, ApiResult};
 use crate::faults::{FaultKind, FaultRule};
+use crate::holds::HoldWhen;
 use crate::http::{decode_pairs, Request, Response};
 use crate::ids::request_id;
 use crate::log::LogEntry;
@@ -64,6 +66,10 @@ async fn api_with_faults(shared: &Arc<Shared>, req: &Request, rid: &str) -> Outc
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
+    let hold = lock(&shared.holds).check(&req.method, &req.path);
+    if hold == Some(HoldWhen::Before) {
+        park(shared).await;
+    }
     let fault = lock(&shared.faults).check(&req.method, &req.path);
     let (outcome, status) = match &fault {
         None => {
@@ -73,6 +79,9 @@ async fn api_with_faults(shared: &Arc<Shared>, req: &Request, rid: &str) -> Outc
         }
         Some(rule) => apply_fault(shared, req, rule, rid),
     };
+    if hold == Some(HoldWhen::After) {
+        park(shared).await;
+    }
     lock(&shared.log).push(LogEntry {
         method: req.method.clone(),
         path: req.path.clone(),
@@ -83,6 +92,13 @@ async fn api_with_faults(shared: &Arc<Shared>, req: &Request, rid: &str) -> Outc
         headers: logged_headers(req),
     });
     outcome
+}
+
+/// Wait until a test releases this request (no lock is held while waiting).
+async fn park(shared: &Arc<Shared>) {
+    let released = lock(&shared.holds).park();
+    // Err: the holds were dropped without a send, which frees the request just the same.
+    let _ = released.await;
 }
 
 fn apply_fault(shared: &Arc<Shared>, req: &Request, rule: &FaultRule, rid: &str) -> (Outcome, u16) {

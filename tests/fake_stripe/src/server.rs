@@ -7,6 +7,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::faults::Faults;
+use crate::holds::Holds;
 use crate::http::{read_request, write_response, write_truncated};
 use crate::log::LogEntry;
 use crate::router::{handle, Outcome};
@@ -17,6 +18,8 @@ use crate::Catalog;
 pub struct Shared {
     pub state: Mutex<State>,
     pub faults: Mutex<Faults>,
+    /// Hold rules and the requests they parked.
+    pub holds: Mutex<Holds>,
     pub log: Mutex<Vec<LogEntry>>,
     pub api_keys: Vec<String>,
     /// The catalog the server started with (what `/__reset` with `{}` restores).
