@@ -135,7 +135,7 @@ as $$
     select case when col is null then null
                 when field is null then coalesce(alias || '.', '') || pg_catalog.quote_ident(col)
                 else '(' || coalesce(alias || '.', '') || pg_catalog.quote_ident(col)
-                     || ' ->> ' || pg_catalog.quote_literal(field) || ')' end
+                     || ' operator(pg_catalog.->>) ' || pg_catalog.quote_literal(field) || '::pg_catalog.text)' end
 $$;
 
 -- The key of a cache's rows as an expression (see _key_of); alias: the table alias to prefix, or

@@ -15,6 +15,7 @@ declare
     src regclass;
     k   record;
     n   bigint;
+    step stripe_fdw._sync_step;
 begin
     select * into reg from stripe_fdw.cache_registry r where r.object = o;
     src := pg_catalog.to_regclass(pg_catalog.format('%I.%I', reg.source_schema, reg.source_name));
@@ -24,7 +25,11 @@ begin
             using errcode = '42P01', hint = 'Import it again, or drop the cache schema and delete its rows from stripe_fdw.cache_registry.';
     end if;
     select * into k from stripe_fdw._key_of(reg.storage);
-    select c.staged into n from stripe_fdw._sync_copy(reg.storage, src, k.key_col, k.key_field) c;
+    -- Read (no lock), then write under the write lock: only what this read may replace.
+    step := stripe_fdw._sync_copy_stage(reg.storage, src, k.key_col, k.key_field);
+    perform stripe_fdw._sync_write(array[step], 'cache refresh');
+    perform stripe_fdw._sync_unstage(array[step]);
+    execute pg_catalog.format('select pg_catalog.count(*) from %s', reg.storage) into n;
     -- Fresh statistics: without them the catalog view's per-product lookups plan as sequential
     -- scans (5 s instead of 0.3 s for 10,000 products).
     execute pg_catalog.format('analyze %s', reg.storage);
@@ -85,49 +90,36 @@ begin
 end
 $$;
 
--- Refresh one cache (object) or all of them (null; stale ones first). A PROCEDURE: after a failure
--- it records the error in the registry and COMMITs before re-raising, so cache_status shows it
--- while the error still reaches the caller (and pg_cron marks the run failed). Inside an explicit
--- transaction block COMMIT is impossible: then the error is raised and the status is not recorded.
--- PostgreSQL forbids COMMIT in a procedure with a SET clause, so this one pins search_path itself
--- (set_config(..., is_local) first thing, again after each COMMIT, and restores it at the end);
--- every statement before the pin is schema-qualified, and the work is done by pinned functions.
-create procedure stripe_fdw.refresh_cache(object text default null)
+-- Refresh one cache (object) or all of them (null; stale ones first), each on its own: read,
+-- write under the write lock, record the outcome in the registry, COMMIT when the context allows
+-- it. Hands back the first error (its detail lists every cache that failed).
+create procedure stripe_fdw._refresh_run(
+    p_object   text,
+    inout err_state  text default null,
+    inout err_msg    text default null,
+    inout err_detail text default null,
+    inout err_hint   text default null)
 language plpgsql
 as $$
 declare
-    saved      text;
-    can_commit bool;
-    objs       text[];
-    o          text;
-    t0         timestamptz;
-    n          bigint;
-    e_state    text;
-    e_msg      text;
-    e_detail   text;
-    e_hint     text;
-    f_state    text;
-    f_msg      text;
-    f_detail   text;
-    f_hint     text;
-    failed     text[] := '{}';
+    saved text := stripe_fdw._pin();
+    probe    text;
+    objs     text[];
+    o        text;
+    t0       timestamptz;
+    n        bigint;
+    e_state  text;
+    e_msg    text;
+    e_detail text;
+    e_hint   text;
+    failed   text[] := '{}';
 begin
-    saved := pg_catalog.current_setting('search_path');
-    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    -- Can this CALL commit? Not inside a transaction block (BEGIN; CALL ...), a multi-statement
-    -- query string, a function or another atomic context. Probe it without side effects: COMMIT
-    -- inside an exception block always fails, but with 'cannot commit while a subtransaction is
-    -- active' when the context could commit, and with the same error as in a function (always
-    -- atomic) when it could not. (Compared with that reference, so it works in any lc_messages.)
     begin
         commit;
     exception when invalid_transaction_termination then
-        get stacked diagnostics e_msg = message_text;
+        get stacked diagnostics probe = message_text;
     end;
-    can_commit := e_msg is distinct from stripe_fdw._atomic_commit_error();
-    e_msg := null;
-    objs := stripe_fdw._refresh_list(object);
-
+    objs := stripe_fdw._refresh_list(p_object);
     foreach o in array objs loop
         t0 := pg_catalog.clock_timestamp();
         e_state := null;
@@ -137,36 +129,47 @@ begin
             get stacked diagnostics e_state = returned_sqlstate, e_msg = message_text,
                                     e_detail = pg_exception_detail, e_hint = pg_exception_hint;
         end;
+        perform stripe_fdw._write_lock();
         perform stripe_fdw._refresh_done(o, t0, n, case when e_state is not null then e_msg end);
         if e_state is not null then
             failed := failed || o;
-            if f_state is null then
-                f_state := e_state; f_msg := e_msg; f_detail := e_detail; f_hint := e_hint;
+            if err_state is null then
+                err_state := e_state; err_msg := e_msg; err_detail := e_detail; err_hint := e_hint;
             end if;
         end if;
-        if can_commit then
+        if stripe_fdw._can_commit(probe) then
             commit;
-            perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            perform stripe_fdw._pin();
         end if;
     end loop;
-
-    if f_state is not null and cardinality(failed) > 1 then
-        f_detail := concat_ws(E'\n', nullif(f_detail, ''),
-                              'stripe_fdw: caches that failed to refresh: ' || array_to_string(failed, ', '));
+    if err_state is not null and pg_catalog.cardinality(failed) operator(pg_catalog.>) 1 then
+        err_detail := pg_catalog.concat_ws(E'\n', nullif(err_detail, ''),
+                          'stripe_fdw: caches that failed to refresh: ' operator(pg_catalog.||) pg_catalog.array_to_string(failed, ', '));
     end if;
-    f_detail := nullif(f_detail, '');
-    f_hint := nullif(f_hint, '');
     perform pg_catalog.set_config('search_path', saved, true);
-    if f_state is not null then
-        if f_detail is null and f_hint is null then
-            raise exception using errcode = f_state, message = f_msg;
-        elsif f_hint is null then
-            raise exception using errcode = f_state, message = f_msg, detail = f_detail;
-        elsif f_detail is null then
-            raise exception using errcode = f_state, message = f_msg, hint = f_hint;
-        else
-            raise exception using errcode = f_state, message = f_msg, detail = f_detail, hint = f_hint;
-        end if;
+end
+$$;
+
+-- Refresh one cache (object) or all of them (null; stale ones first). A PROCEDURE: after a failure
+-- it records the error in the registry and COMMITs before re-raising, so cache_status shows it
+-- while the error still reaches the caller (and pg_cron marks the run failed). Inside an explicit
+-- transaction block COMMIT is impossible: then the error is raised and the status is not recorded.
+-- PostgreSQL forbids COMMIT in a procedure with a SET clause, so the procedures pin search_path
+-- themselves (stripe_fdw._pin(), again after each COMMIT) and qualify every name.
+create procedure stripe_fdw.refresh_cache(object text default null)
+language plpgsql
+as $$
+declare
+    saved text := stripe_fdw._pin();
+    st    text;
+    msg   text;
+    det   text;
+    hnt   text;
+begin
+    call stripe_fdw._refresh_run(object, st, msg, det, hnt);
+    perform pg_catalog.set_config('search_path', saved, true);
+    if st is not null then
+        perform stripe_fdw._reraise(st, msg, det, hnt);
     end if;
 end
 $$;

@@ -20,6 +20,8 @@ declare
     fresh  stripe_fdw._event[];
     newest stripe_fdw._event;
     cut    int;
+    prods  stripe_fdw._sync_step[];
+    prices stripe_fdw._sync_step[];
 begin
     select fs.srvname into sname from pg_catalog.pg_foreign_server fs where fs.oid = srv;
     select * into c from stripe_fdw.event_cursor x where x.server = sname;
@@ -46,58 +48,97 @@ begin
                     where x.ord < cut
                       and not exists (select from stripe_fdw.webhook_events w where w.id = x.id)
                     order by x.ord desc);
+    -- Each changed object once, as Stripe holds it now (read before the write lock).
+    prods := stripe_fdw._read_objects(srv, 'products',
+        array(select distinct x.object_id from pg_catalog.unnest(fresh) x where x.type like 'product.%'));
+    prices := stripe_fdw._read_objects(srv, 'prices',
+        array(select distinct x.object_id from pg_catalog.unnest(fresh) x where x.type like 'price.%'));
+    perform stripe_fdw._write_lock();
     insert into stripe_fdw.webhook_events (id, type, created, action, via)
     select x.id, x.type, pg_catalog.to_timestamp(x.created),
            case when x.type like 'product.%' or x.type like 'price.%' then 'applied' else 'ignored' end,
            'catch_up'
       from pg_catalog.unnest(fresh) x
     on conflict (id) do nothing;
-    -- Each changed object once, as Stripe holds it now; products first (prices reference them).
-    perform stripe_fdw._apply_objects(srv, 'products',
-        array(select distinct x.object_id from pg_catalog.unnest(fresh) x where x.type like 'product.%'), null);
-    perform stripe_fdw._apply_objects(srv, 'prices',
-        array(select distinct x.object_id from pg_catalog.unnest(fresh) x where x.type like 'price.%'),
-        array(select distinct x.product from pg_catalog.unnest(fresh) x where x.type like 'price.%'));
+    -- Products first (prices reference them).
+    if exists (select from pg_catalog.unnest(fresh) x where x.type like 'product.%') then
+        perform stripe_fdw._write_objects(srv, 'products', prods, null);
+    end if;
+    if exists (select from pg_catalog.unnest(fresh) x where x.type like 'price.%') then
+        perform stripe_fdw._write_objects(srv, 'prices', prices,
+            array(select distinct x.product from pg_catalog.unnest(fresh) x where x.type like 'price.%'));
+    end if;
     if coalesce(pg_catalog.cardinality(evs), 0) > 0 then
         newest := evs[1];
         update stripe_fdw.event_cursor x
            set event_id = newest.id, event_created = newest.created,
-               recorded_at = pg_catalog.now(), recorded_by = 'catch_up'
-         where x.server = sname;
+               recorded_at = pg_catalog.now(), recorded_by = 'catch_up',
+               last_error = null, last_error_at = null
+         where x.server = sname and (x.event_created is null or x.event_created <= newest.created);
     end if;
     perform stripe_fdw._webhook_prune();
     return null;
 end
 $$;
 
--- Catch up every server that feeds a sync target or a cache (or the one named). A server that
--- cannot be caught up from events gets a full sync() and cache refresh (refresh_all), with a
--- NOTICE that says why. An error on one server does not stop the others; the first is raised at
--- the end.
-create procedure stripe_fdw.catch_up(server text default null)
+-- Record that catching server srv up failed: on its starting point and on every sync target it
+-- feeds (sync_status), with the error's message.
+create function stripe_fdw._catch_up_failed(srv oid, p_msg text) returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    t record;
+begin
+    perform stripe_fdw._write_lock();
+    update stripe_fdw.event_cursor c
+       set last_error = p_msg, last_error_at = pg_catalog.clock_timestamp()
+     where c.server = (select fs.srvname from pg_catalog.pg_foreign_server fs where fs.oid = srv);
+    for t in select x.nsp, x.rel_name
+               from stripe_fdw._sync_targets() g
+               join pg_catalog.pg_foreign_table ft on ft.ftrelid = g.source
+               cross join lateral stripe_fdw._sync_name(g.target) x
+              where ft.ftserver = srv loop
+        update stripe_fdw.sync_registry r
+           set last_error = 'catch_up: ' || p_msg, last_error_at = pg_catalog.clock_timestamp()
+         where r.target_schema = t.nsp and r.target_name = t.rel_name;
+    end loop;
+end
+$$;
+
+-- Catch up every server that feeds a sync target or a cache (or the one named), each on its own:
+-- read, write under the lock, COMMIT (when the context allows it), so one server's failure stops
+-- no other and every server's progress is kept. A server that cannot be caught up from events
+-- gets a full sync() and cache refresh, with a NOTICE that says why. Hands back the first error.
+create procedure stripe_fdw._catch_up_run(
+    p_server   text,
+    inout err_state  text default null,
+    inout err_msg    text default null,
+    inout err_detail text default null,
+    inout err_hint   text default null)
 language plpgsql
 as $$
 declare
-    saved     text := pg_catalog.current_setting('search_path');
+    saved text := stripe_fdw._pin();
+    probe     text;
     srv       oid;
     servers   oid[];
     reason    text;
     full_sync bool := false;
-    st        text;
-    msg       text;
-    det       text;
-    hnt       text;
     e_st      text;
     e_msg     text;
     e_det     text;
     e_hnt     text;
 begin
-    -- Pinned here (a procedure that COMMITs cannot use SET), again after each CALL.
-    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    if catch_up.server is null then
+    begin
+        commit;
+    exception when invalid_transaction_termination then
+        get stacked diagnostics probe = message_text;
+    end;
+    if p_server is null then
         servers := stripe_fdw._fed_servers();
     else
-        servers := array[stripe_fdw._webhook_server(catch_up.server)];
+        servers := array[stripe_fdw._webhook_server(p_server)];
     end if;
     foreach srv in array servers loop
         begin
@@ -105,8 +146,9 @@ begin
         exception when others then
             get stacked diagnostics e_st = returned_sqlstate, e_msg = message_text,
                                     e_det = pg_exception_detail, e_hnt = pg_exception_hint;
-            if st is null then
-                st := e_st; msg := e_msg; det := e_det; hnt := e_hnt;
+            perform stripe_fdw._catch_up_failed(srv, e_msg);
+            if err_state is null then
+                err_state := e_st; err_msg := e_msg; err_detail := e_det; err_hint := e_hnt;
             end if;
             reason := null;
         end;
@@ -114,77 +156,117 @@ begin
             raise notice 'stripe_fdw: catch_up does a full sync and cache refresh instead: %', reason;
             full_sync := true;
         end if;
+        if stripe_fdw._can_commit(probe) then
+            commit;
+            perform stripe_fdw._pin();
+        end if;
     end loop;
     if full_sync then
-        call stripe_fdw.refresh_all();
-        perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    end if;
-    if st is not null then
-        perform stripe_fdw._reraise(st, msg, det, hnt);
+        call stripe_fdw._refresh_all_run(e_st, e_msg, e_det, e_hnt);
+        perform stripe_fdw._pin();
+        if err_state is null then
+            err_state := e_st; err_msg := e_msg; err_detail := e_det; err_hint := e_hnt;
+        end if;
     end if;
     perform pg_catalog.set_config('search_path', saved, true);
 end
 $$;
 
-comment on procedure stripe_fdw.catch_up(text) is
-    'Apply the product and price events Stripe has since the last one applied (one events request per 100 events plus one retrieve per changed object); a full sync and cache refresh when there is no starting point or the gap exceeds Stripe''s 30 days';
-
--- Refresh the caches marked stale (by handle_webhook or catch_up), oldest mark first. Needs the
--- cache SQL with stale_since (issue 10); without it there is nothing to do here.
-create procedure stripe_fdw._refresh_stale()
+create procedure stripe_fdw.catch_up(server text default null)
 language plpgsql
 as $$
 declare
-    saved     text := pg_catalog.current_setting('search_path');
-    objs text[];
-    o    text;
+    saved text := stripe_fdw._pin();
+    st    text;
+    msg   text;
+    det   text;
+    hnt   text;
 begin
-    -- Pinned here (a procedure that COMMITs cannot use SET), again after each CALL.
-    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    if not exists (select from pg_catalog.pg_attribute a
-                    where a.attrelid = pg_catalog.to_regclass('stripe_fdw.cache_registry')
-                      and a.attname = 'stale_since' and not a.attisdropped) then
-        perform pg_catalog.set_config('search_path', saved, true);
-        return;
+    call stripe_fdw._catch_up_run(server, st, msg, det, hnt);
+    perform pg_catalog.set_config('search_path', saved, true);
+    if st is not null then
+        perform stripe_fdw._reraise(st, msg, det, hnt);
     end if;
-    execute 'select coalesce(pg_catalog.array_agg(r.object order by r.stale_since), ''{}'')
-               from stripe_fdw.cache_registry r where r.stale_since is not null' into objs;
+end
+$$;
+
+comment on procedure stripe_fdw.catch_up(text) is
+    'Apply the product and price events Stripe has since the last one applied (one events request per 100 events plus one retrieve per changed object), each server on its own; a full sync and cache refresh when there is no starting point or the gap exceeds Stripe''s 30 days';
+
+-- Refresh the caches marked stale (by handle_webhook or catch_up), oldest mark first. Hands back
+-- the first error.
+create procedure stripe_fdw._refresh_stale(
+    inout err_state  text default null,
+    inout err_msg    text default null,
+    inout err_detail text default null,
+    inout err_hint   text default null)
+language plpgsql
+as $$
+declare
+    saved text := stripe_fdw._pin();
+    objs  text[];
+    o     text;
+    e_st  text;
+    e_msg text;
+    e_det text;
+    e_hnt text;
+begin
+    objs := array(select r.object from stripe_fdw.cache_registry r
+                   where r.stale_since is not null order by r.stale_since);
     foreach o in array objs loop
-        call stripe_fdw.refresh_cache(o);
-        perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        e_st := null;
+        call stripe_fdw._refresh_run(o, e_st, e_msg, e_det, e_hnt);
+        perform stripe_fdw._pin();
+        if err_state is null then
+            err_state := e_st; err_msg := e_msg; err_detail := e_det; err_hint := e_hnt;
+        end if;
     end loop;
     perform pg_catalog.set_config('search_path', saved, true);
 end
 $$;
 
 -- What the schedule_refresh job runs: a full reconciliation (refresh_all: every sync, every
--- cache) when the last one is reconcile_every old or more; otherwise catch_up() and a refresh of
--- the stale caches. A run where nothing changed costs one request (the events page).
+-- cache) when the last successful one is reconcile_every old or more; otherwise catch_up() and a
+-- refresh of the stale caches (a failed catch-up does not keep the stale caches from refreshing).
+-- A run where nothing changed costs one request (the events page). The first error is raised at
+-- the end, so pg_cron marks the run failed.
 create procedure stripe_fdw.run_scheduled(reconcile_every interval default '1 day')
 language plpgsql
 as $$
 declare
-    saved     text := pg_catalog.current_setting('search_path');
-    last timestamptz;
+    saved text := stripe_fdw._pin();
+    last  timestamptz;
+    st    text;
+    msg   text;
+    det   text;
+    hnt   text;
+    c_st  text;
+    c_msg text;
+    c_det text;
+    c_hnt text;
 begin
-    -- Pinned here (a procedure that COMMITs cannot use SET), again after each CALL.
-    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    if reconcile_every is null or reconcile_every <= interval '0' then
+    if reconcile_every is null or reconcile_every operator(pg_catalog.<=) interval '0' then
         raise exception 'stripe_fdw: reconcile_every must be a positive interval' using errcode = '22023';
     end if;
     select s.reconciled_at into last from stripe_fdw.schedule_state s;
-    if last is null or last <= pg_catalog.now() - reconcile_every then
-        call stripe_fdw.refresh_all();
-        perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    if last is null or last operator(pg_catalog.<=) (pg_catalog.now() operator(pg_catalog.-) reconcile_every) then
+        call stripe_fdw._refresh_all_run(st, msg, det, hnt);
+        perform stripe_fdw._pin();
     else
-        call stripe_fdw.catch_up();
-        perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-        call stripe_fdw._refresh_stale();
-        perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        call stripe_fdw._catch_up_run(null, st, msg, det, hnt);
+        perform stripe_fdw._pin();
+        call stripe_fdw._refresh_stale(c_st, c_msg, c_det, c_hnt);
+        perform stripe_fdw._pin();
+        if st is null then
+            st := c_st; msg := c_msg; det := c_det; hnt := c_hnt;
+        end if;
     end if;
     perform pg_catalog.set_config('search_path', saved, true);
+    if st is not null then
+        perform stripe_fdw._reraise(st, msg, det, hnt);
+    end if;
 end
 $$;
 
 comment on procedure stripe_fdw.run_scheduled(interval) is
-    'What the schedule_refresh job runs: catch_up() and the stale caches, and a full sync and cache refresh once per reconcile_every';
+    'What the schedule_refresh job runs: catch_up() and the stale caches, and a full sync and cache refresh once per reconcile_every (counted only when it succeeded)';

@@ -22,6 +22,8 @@ create table stripe_fdw.sync_registry (
     duration      interval,
     last_error    text,
     last_error_at timestamptz,
+    skipped       text,          -- why the last call that met it could not apply it (its rights)
+    skipped_at    timestamptz,
     primary key (target_schema, target_name)
 );
 -- pg_dump keeps the rows (the table itself is recreated by CREATE EXTENSION).

@@ -7,20 +7,29 @@
 -- table, a column-for-column copy of its source); _sync_write applies, _sync_diff shows.
 -- Needs sql/sync.sql and sql/cache.sql (_key_expr).
 
--- One target, staged: the temporary table holding the values the target should hold (map), and
--- the SQL pieces the writers use.
+-- One read of one target, staged: the temporary table holding the values the target should hold
+-- for the ids read (map), when Stripe was read (read_from .. read_to, ticks of read_clock taken
+-- just before the first request and just after the last answer), and the SQL pieces the writers
+-- use. See sql/sync_stamps.sql for how the read's ticks decide what it may replace.
 create type stripe_fdw._sync_step as (
     target    regclass,
+    source    regclass,
+    spec      jsonb,   -- the columns (rows of _sync_columns as JSON): how to read the same ids again
+    diagnose  bool,    -- name the value when one does not fit (a mapping) or not (a cache's copy)
     src       text,    -- temp table: the source's rows, made only to name a value that does not fit
     map       text,    -- temp table: mapped values, one column per synced target column
     key_col   text,    -- the column holding the key (the Stripe id); null: no key, rows replaced whole
     key_field text,    -- null, or the field of key_col (a JSON column) that is the key: attrs ->> 'id'
     key_typ   text,    -- the key's type
     cols      text,    -- the synced columns, quoted, comma-separated
+    scols     text,    -- the same, each prefixed with s.
     sets      text,    -- col = s.col, ... for the non-key columns ('' when there are none)
     differ    text,    -- true when a target row t differs from its mapped row s
     depth     int,     -- foreign-key depth among the targets staged together (parents first)
-    staged    bigint   -- the rows staged: what the target holds (for those ids) once applied
+    staged    bigint,  -- the rows staged: what the target holds (for those ids) once applied
+    ids       text[],  -- the ids read; null: all of them (a full read)
+    read_from bigint,  -- read_clock before the read
+    read_to   bigint   -- read_clock after it
 );
 
 -- Drop a staging table of this session, if it is there (no NOTICE when it is not).
@@ -82,9 +91,10 @@ end
 $$;
 
 -- Stage one target: read p_source's rows (the ids p_ids, or all when null) mapped by p_cols (rows
--- of _sync_columns, as JSON) into a temporary table keyed by p_key_col / p_key_field. Only the
--- source columns the mapping uses are read. p_diagnose: when a value does not fit, read the rows
--- again to name it (a mapping can fail so; a copy cannot, and raises the error as it is).
+-- of _sync_columns, as JSON) into a temporary table keyed by p_key_col / p_key_field, and stamp
+-- the read with read_clock ticks taken around it. Only the source columns the mapping uses are
+-- read. p_diagnose: when a value does not fit, read the rows again to name it (a mapping can fail
+-- so; a copy cannot, and raises the error as it is). Takes no lock on the target.
 create function stripe_fdw._sync_stage_one(p_target regclass, p_source regclass, p_cols jsonb,
                                            p_key_col text, p_key_field text, p_ids text[],
                                            p_depth int, p_diagnose bool)
@@ -96,6 +106,7 @@ as $$
 declare
     step stripe_fdw._sync_step;
     sel  text;
+    filt text;
     n    bigint;
     st   text;
     msg  text;
@@ -103,26 +114,35 @@ declare
     hnt  text;
 begin
     step.target := p_target;
+    step.source := p_source;
+    step.spec := p_cols;
+    step.diagnose := p_diagnose;
     step.depth := p_depth;
     step.key_col := p_key_col;
     step.key_field := p_key_field;
-    step.src := 'stripe_fdw_sync_src_' || p_source::oid::text;
-    step.map := 'stripe_fdw_sync_map_' || p_target::oid::text;
+    step.ids := p_ids;
+    step.read_from := stripe_fdw._read_tick();
+    -- Named by the read, so a read again of some ids (sql/sync_write.sql) stages beside the first.
+    step.src := 'stripe_fdw_sync_src_' || p_source::oid::text || '_' || step.read_from::text;
+    step.map := 'stripe_fdw_sync_map_' || p_target::oid::text || '_' || step.read_from::text;
     select string_agg(format('(%s)::%s as %I', c ->> 'expr', c ->> 'typ', c ->> 'col'), ', '),
            string_agg(pg_catalog.quote_ident(c ->> 'col'), ', '),
+           string_agg('s.' || pg_catalog.quote_ident(c ->> 'col'), ', '),
            coalesce(string_agg(format('%1$I = s.%1$I', c ->> 'col'), ', ') filter (where not (c ->> 'is_key')::bool), ''),
            coalesce(string_agg(format('t.%1$I%2$s is distinct from (s.%1$I)::%3$s%2$s', c ->> 'col', c ->> 'cmp', c ->> 'full_typ'), ' or ')
                         filter (where not (c ->> 'is_key')::bool), 'false'),
-           case when p_key_field is not null then 'text'
+           case when p_key_field is not null then 'pg_catalog.text'
                 else min(c ->> 'full_typ') filter (where c ->> 'col' = p_key_col) end
-      into sel, step.cols, step.sets, step.differ, step.key_typ
+      into sel, step.cols, step.scols, step.sets, step.differ, step.key_typ
       from pg_catalog.jsonb_array_elements(p_cols) c;
-    perform stripe_fdw._sync_drop(step.map);
+    -- The ids are Stripe's: the source's id, or the field of a JSON column (a cache keyed so).
+    filt := case when p_ids is null then ''
+                 when p_key_field is not null then format('where %s operator(pg_catalog.=) any($1)', stripe_fdw._key_expr(p_key_col, p_key_field, 's'))
+                 else 'where s.id operator(pg_catalog.=) any($1)' end;
     -- Stripe is read here, only the columns the mapping uses (the planner passes them down).
     execute format('create temp table %I on commit drop as select %s from %s s with no data', step.map, sel, p_source);
     begin
-        execute format('insert into pg_temp.%I select %s from %s s %s', step.map, sel, p_source,
-                       case when p_ids is null then '' else 'where s.id = any($1)' end)
+        execute format('insert into pg_temp.%I select %s from %s s %s', step.map, sel, p_source, filt)
             using p_ids;
         get diagnostics n = row_count;
     exception when others then
@@ -131,13 +151,12 @@ begin
             raise;  -- Stripe's error, as it was
         end if;
         -- A value that does not fit: read the rows again to name it.
-        perform stripe_fdw._sync_drop(step.src);
         execute format('create temp table %I (like %s) on commit drop', step.src, p_source);
-        execute format('insert into pg_temp.%I select * from %s s %s', step.src, p_source,
-                       case when p_ids is null then '' else 'where s.id = any($1)' end)
+        execute format('insert into pg_temp.%I select * from %s s %s', step.src, p_source, filt)
             using p_ids;
         perform stripe_fdw._sync_bad_value(p_target, step.src, p_cols, st, msg, det, hnt);
     end;
+    step.read_to := stripe_fdw._read_tick();
     step.staged := n;
     if p_key_col is not null then
         execute format('create unique index on pg_temp.%I (%s)', step.map, stripe_fdw._key_expr(p_key_col, p_key_field));
@@ -148,17 +167,21 @@ end
 $$;
 
 -- The registered targets' door: stage p_targets (sync_registry), each mapped by its columns
--- (_sync_columns checks the mapping first), parents first. Temporary tables, dropped by
--- _sync_unstage (and at commit in any case).
+-- (_sync_columns checks the mapping first). Read children first (prices before products): Stripe
+-- refuses to delete a product that has prices, so every product a price read names is still
+-- there when the products are read after it, and the write (parents first) finds it. Returned
+-- parents first. Temporary tables, dropped by _sync_unstage (and at commit in any case).
 create function stripe_fdw._sync_stage(p_targets regclass[], p_ids text[])
 returns setof stripe_fdw._sync_step
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    g    record;
-    cols jsonb;
-    kc   text;
+    g     record;
+    cols  jsonb;
+    kc    text;
+    i     int;
+    steps stripe_fdw._sync_step[] := '{}';
 begin
     for g in
         with recursive fk as (
@@ -175,7 +198,7 @@ begin
                (select max(d.depth) from d where d.rel = t.target::oid) as depth
           from stripe_fdw._sync_targets() t
          where t.target = any(p_targets)
-         order by 5, t.target::text
+         order by 5 desc, t.target::text desc
     loop
         if g.source is null then
             raise exception 'stripe_fdw: the source % of sync target % no longer exists', g.source_name, g.target
@@ -185,7 +208,10 @@ begin
         select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)) into cols
           from stripe_fdw._sync_columns(g.target, g.source, g.columns) c;
         select c ->> 'col' into kc from pg_catalog.jsonb_array_elements(cols) c where (c ->> 'is_key')::bool;
-        return next stripe_fdw._sync_stage_one(g.target, g.source, cols, kc, null, p_ids, g.depth, true);
+        steps := stripe_fdw._sync_stage_one(g.target, g.source, cols, kc, null, p_ids, g.depth, true) || steps;
+    end loop;
+    for i in 1 .. coalesce(pg_catalog.cardinality(steps), 0) loop
+        return next steps[i];
     end loop;
 end
 $$;
@@ -224,143 +250,6 @@ begin
         perform stripe_fdw._sync_drop(s.map);
         perform stripe_fdw._sync_drop(s.src);
     end loop;
-end
-$$;
-
--- Bring the staged targets to what was staged, for the ids p_ids (all when null), in the current
--- transaction: update the rows whose values differ and insert the new ones (parents first), then
--- delete the rows whose key Stripe no longer has (children first). A row that did not change is
--- not written; a target without a key has its rows replaced. Readers are not blocked (the targets
--- are locked against other writers only). Any error leaves the caller's transaction to roll back:
--- the message says which target and what was being done (p_what: 'sync', 'cache refresh'),
--- PostgreSQL's detail names the row and the constraint.
-create function stripe_fdw._sync_write(p_steps stripe_fdw._sync_step[], p_ids text[], p_what text)
-returns table (target regclass, inserted bigint, updated bigint, deleted bigint)
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-    s     stripe_fdw._sync_step;
-    k     int := coalesce(pg_catalog.array_length(p_steps, 1), 0);
-    i     int;
-    n     bigint;
-    key_s text;
-    key_t text;
-    ins   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
-    upd   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
-    del   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
-    doing text;
-    st    text;
-    msg   text;
-    det   text;
-    hnt   text;
-begin
-    begin
-        foreach s in array coalesce(p_steps, '{}') loop
-            doing := format('locking %s', s.target);
-            execute format('lock table %s in share row exclusive mode', s.target);
-        end loop;
-        for i in 1 .. k loop
-            s := p_steps[i];
-            if s.key_col is null then
-                -- No key to tell rows apart: replace them all.
-                doing := format('replacing the rows of %s', s.target);
-                execute format('delete from %s', s.target);
-                get diagnostics n = row_count;
-                del[i] := n;
-                execute format('insert into %s (%s) select %s from pg_temp.%I', s.target, s.cols, s.cols, s.map);
-                get diagnostics n = row_count;
-                ins[i] := n;
-                continue;
-            end if;
-            key_s := stripe_fdw._key_expr(s.key_col, s.key_field, 's');
-            key_t := stripe_fdw._key_expr(s.key_col, s.key_field, 't');
-            if s.sets <> '' then
-                doing := format('updating %s', s.target);
-                execute format('update %s t set %s from pg_temp.%I s where %s = %s and (%s)',
-                               s.target, s.sets, s.map, key_t, key_s, s.differ);
-                get diagnostics n = row_count;
-                upd[i] := n;
-            end if;
-            doing := format('inserting into %s', s.target);
-            execute format('insert into %s (%s) select %s from pg_temp.%I s where not exists (select from %s t where %s = %s)',
-                           s.target, s.cols, s.cols, s.map, s.target, key_t, key_s);
-            get diagnostics n = row_count;
-            ins[i] := n;
-        end loop;
-        for i in reverse k .. 1 loop
-            s := p_steps[i];
-            continue when s.key_col is null;
-            key_s := stripe_fdw._key_expr(s.key_col, s.key_field, 's');
-            key_t := stripe_fdw._key_expr(s.key_col, s.key_field, 't');
-            doing := format('deleting from %s the rows Stripe no longer has', s.target);
-            execute format('delete from %s t where %s not exists (select from pg_temp.%I s where %s = %s)',
-                           s.target,
-                           case when p_ids is null then ''
-                                else format('%s = any($1::%s[]) and', key_t, s.key_typ) end,
-                           s.map, key_s, key_t)
-                using p_ids;
-            get diagnostics n = row_count;
-            del[i] := n;
-        end loop;
-    exception when others then
-        get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
-        if st = '23503' and doing like 'deleting%' and p_what = 'sync' then
-            hnt := concat_ws(E'\n', nullif(hnt, ''),
-                'Nothing was applied. A row of your own still references a row Stripe deleted: delete or change it, '
-                || 'or make that foreign key ON DELETE CASCADE or SET NULL, then sync again.');
-        elsif st = '23503' and p_what = 'sync' then
-            hnt := concat_ws(E'\n', nullif(hnt, ''),
-                'Nothing was applied. The referenced row is not in its table: sync both tables in one call '
-                || '(CALL stripe_fdw.sync() with no argument applies every target in foreign-key order), '
-                || 'or register the referenced table with stripe_fdw.create_sync().');
-        else
-            hnt := concat_ws(E'\n', nullif(hnt, ''), 'Nothing was applied.');
-        end if;
-        perform stripe_fdw._reraise(st, format('stripe_fdw: %s failed while %s: %s', p_what, doing, msg), det, hnt);
-    end;
-    for i in 1 .. k loop
-        target := p_steps[i].target;
-        inserted := ins[i];
-        updated := upd[i];
-        deleted := del[i];
-        return next;
-    end loop;
-end
-$$;
-
--- Bring the registered targets p_targets to what Stripe holds for the ids p_ids (all when null),
--- in the current transaction (see _sync_write). sync(), and _sync_ids for webhooks and catch_up().
-create function stripe_fdw._sync_apply(p_targets regclass[], p_ids text[] default null)
-returns table (target regclass, inserted bigint, updated bigint, deleted bigint)
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-    steps stripe_fdw._sync_step[];
-begin
-    steps := array(select x from stripe_fdw._sync_stage(p_targets, p_ids) x);
-    return query select w.target, w.inserted, w.updated, w.deleted
-                   from stripe_fdw._sync_write(steps, p_ids, 'sync') w;
-    perform stripe_fdw._sync_unstage(steps);
-end
-$$;
-
--- Bring p_target, a copy of p_source (a cache's rows table), to p_source's rows, in the current
--- transaction (see _sync_write). Returns the rows it holds now and what was written.
-create function stripe_fdw._sync_copy(p_target regclass, p_source regclass, p_key_col text, p_key_field text)
-returns table (staged bigint, inserted bigint, updated bigint, deleted bigint)
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-    step stripe_fdw._sync_step;
-begin
-    step := stripe_fdw._sync_copy_stage(p_target, p_source, p_key_col, p_key_field);
-    select step.staged, w.inserted, w.updated, w.deleted into staged, inserted, updated, deleted
-      from stripe_fdw._sync_write(array[step], null, 'cache refresh') w;
-    perform stripe_fdw._sync_unstage(array[step]);
-    return next;
 end
 $$;
 

@@ -16,18 +16,91 @@ as $$
     select probe_message is distinct from stripe_fdw._atomic_commit_error()
 $$;
 
--- Run _sync_apply over p_targets and return what it did as JSON: [{target, inserted, updated,
--- deleted}].
-create function stripe_fdw._sync_apply_json(p_targets regclass[]) returns jsonb
-language sql volatile
+-- Why the calling role cannot sync target from source (null: it can): it needs USAGE on both
+-- schemas, SELECT on the source and SELECT, INSERT, UPDATE and DELETE on the target.
+create function stripe_fdw._sync_unusable(p_target regclass, p_source regclass) returns text
+language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'target', a.target::oid, 'inserted', a.inserted, 'updated', a.updated, 'deleted', a.deleted)), '[]')
-      from stripe_fdw._sync_apply(p_targets, null) a
+    select case
+        when not pg_catalog.has_schema_privilege(n.nspname, 'usage')
+            then format('role %I has no USAGE on schema %I', current_user, n.nspname)
+        when p_source is not null and not pg_catalog.has_schema_privilege(sn.nspname, 'usage')
+            then format('role %I has no USAGE on schema %I', current_user, sn.nspname)
+        when p_source is not null and not pg_catalog.has_table_privilege(p_source, 'select')
+            then format('role %I may not SELECT from %s', current_user, p_source)
+        else (select format('role %I may not %s %s', current_user, pg_catalog.upper(v), p_target)
+                from pg_catalog.unnest(array['select', 'insert', 'update', 'delete']) v
+               where not pg_catalog.has_table_privilege(p_target, v) limit 1) end
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      left join pg_catalog.pg_class sc on sc.oid = p_source
+      left join pg_catalog.pg_namespace sn on sn.oid = sc.relnamespace
+     where c.oid = p_target
 $$;
 
--- Record a run in the registry: its counts, or its error (the counts of the last good run stay).
+-- The registered targets the calling role can sync (and their sources), one (p_target) or all.
+-- The others are skipped: a WARNING names each, and its registry row says why (when this role may
+-- write the registry). Never an error for everything: one target out of reach stops nothing else.
+create function stripe_fdw._usable_targets(p_target regclass default null)
+returns table (target regclass, source regclass)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    g   record;
+    why text;
+    n   record;
+begin
+    for g in select t.target, t.source from stripe_fdw._sync_targets(p_target) t loop
+        why := stripe_fdw._sync_unusable(g.target, g.source);
+        if why is null then
+            target := g.target;
+            source := g.source;
+            return next;
+            continue;
+        end if;
+        if p_target is not null then
+            raise exception 'stripe_fdw: cannot sync %: %', g.target, why
+                using errcode = '42501',
+                      hint = 'Grant it those rights, or sync as the role that owns the table.';
+        end if;
+        raise warning 'stripe_fdw: sync target % skipped: %', g.target, why
+            using hint = 'Grant the role those rights, or sync as the role that owns the table.';
+        begin
+            select x.nsp, x.rel_name into n from stripe_fdw._sync_name(g.target) x;
+            update stripe_fdw.sync_registry r
+               set skipped = why, skipped_at = pg_catalog.clock_timestamp()
+             where r.target_schema = n.nsp and r.target_name = n.rel_name;
+        exception when insufficient_privilege then
+            null;  -- this role may not write the registry: the WARNING is all it can leave
+        end;
+    end loop;
+end
+$$;
+
+-- p_targets in groups that apply together: the targets related by foreign keys, directly or not.
+create function stripe_fdw._sync_groups(p_targets regclass[]) returns setof regclass[]
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    with recursive e (a, b) as (
+        select c.conrelid, c.confrelid from pg_catalog.pg_constraint c
+         where c.contype = 'f' and c.conrelid = any(p_targets::oid[]) and c.confrelid = any(p_targets::oid[])
+        union
+        select c.confrelid, c.conrelid from pg_catalog.pg_constraint c
+         where c.contype = 'f' and c.conrelid = any(p_targets::oid[]) and c.confrelid = any(p_targets::oid[])),
+    reach (t, r) as (
+        select u::oid, u::oid from pg_catalog.unnest(p_targets) u
+        union
+        select reach.t, e.b from reach join e on e.a = reach.r)
+    select pg_catalog.array_agg(g.t::regclass order by g.t::regclass::text)
+      from (select reach.t, pg_catalog.min(reach.r) as comp from reach group by reach.t) g
+     group by g.comp
+     order by pg_catalog.min(g.t::regclass::text)
+$$;
+
+-- Record a run of the targets of one group in the registry: its counts, or its error (the counts
+-- of the last good run stay).
 create function stripe_fdw._sync_record(p_targets regclass[], p_counts jsonb, p_t0 timestamptz, p_error text)
 returns void
 language plpgsql
@@ -49,7 +122,9 @@ begin
                    deleted = (c ->> 'deleted')::bigint,
                    duration = pg_catalog.clock_timestamp() - p_t0,
                    last_error = null,
-                   last_error_at = null
+                   last_error_at = null,
+                   skipped = null,
+                   skipped_at = null
              where g.target_schema = n.nsp and g.target_name = n.rel_name;
         else
             update stripe_fdw.sync_registry g
@@ -60,11 +135,114 @@ begin
 end
 $$;
 
-create function stripe_fdw._sync_target_list(p_target regclass) returns regclass[]
-language sql stable
+-- Read one group of targets from Stripe (all ids): its staged steps. No lock is taken.
+create function stripe_fdw._sync_read_group(p_targets regclass[]) returns stripe_fdw._sync_step[]
+language sql volatile
 set search_path = pg_catalog, pg_temp
 as $$
-    select coalesce(pg_catalog.array_agg(t.target), '{}') from stripe_fdw._sync_targets(p_target) t
+    select array(select x from stripe_fdw._sync_stage(p_targets, null) x)
+$$;
+
+-- Write one group's read (under the write lock) and return what it did as JSON: [{target,
+-- inserted, updated, deleted, reread, skipped}].
+create function stripe_fdw._sync_write_json(p_steps stripe_fdw._sync_step[], p_what text) returns jsonb
+language sql volatile
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'target', w.target::oid, 'inserted', w.inserted, 'updated', w.updated, 'deleted', w.deleted,
+               'reread', w.reread, 'skipped', w.skipped)), '[]')
+      from stripe_fdw._sync_write(p_steps, p_what) w
+$$;
+
+-- The engine of sync(): read every group of targets (p_targets: one target's, or all usable),
+-- each in a subtransaction of its own, then take the write lock and write each group that was
+-- read, again each in its own subtransaction, and record every group's outcome. Reads happen
+-- before the lock; one group's failure stops no other. A full sync (p_full) first reads Stripe's
+-- newest event per server and moves catch_up()'s starting point there (never back) when every
+-- group of that server was applied. Returns the first error (state, message, detail, hint) or
+-- nulls; the caller commits.
+create function stripe_fdw._sync_groups_run(p_targets regclass[], p_full bool,
+    out err_state text, out err_msg text, out err_detail text, out err_hint text)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    grp     regclass[];
+    groups  jsonb := '[]';   -- each group's targets, as OIDs
+    read_ok bool[] := '{}';
+    errs    jsonb := '{}';
+    allst   stripe_fdw._sync_step[] := '{}';
+    stgrp   int[] := '{}';
+    marks   jsonb;
+    k       int;
+    st      stripe_fdw._sync_step[];
+    counts  jsonb;
+    t0      timestamptz := pg_catalog.clock_timestamp();
+    e_st    text;
+    e_msg   text;
+    e_det   text;
+    e_hnt   text;
+    failed  regclass[] := '{}';
+begin
+    if p_full then
+        marks := stripe_fdw._events_newest(stripe_fdw._servers_of(p_targets));
+    end if;
+    -- Read every group, before any lock.
+    for grp in select g from stripe_fdw._sync_groups(p_targets) g loop
+        groups := groups || pg_catalog.jsonb_build_array(pg_catalog.to_jsonb(grp::oid[]));
+        k := pg_catalog.jsonb_array_length(groups);
+        begin
+            st := stripe_fdw._sync_read_group(grp);
+            allst := allst || st;
+            stgrp := stgrp || pg_catalog.array_fill(k, array[pg_catalog.cardinality(st)]);
+            read_ok := read_ok || true;
+        exception when others then
+            get stacked diagnostics e_st = returned_sqlstate, e_msg = message_text,
+                                    e_det = pg_exception_detail, e_hnt = pg_exception_hint;
+            errs := errs || pg_catalog.jsonb_build_object(k::text, pg_catalog.jsonb_build_array(e_st, e_msg, e_det, e_hnt));
+            read_ok := read_ok || false;
+        end;
+    end loop;
+    -- Write each group that was read, under the write lock (taken by the first write).
+    for k in 1 .. pg_catalog.jsonb_array_length(groups) loop
+        grp := array(select x::oid::regclass from pg_catalog.jsonb_array_elements_text(groups -> (k - 1)) x);
+        if read_ok[k] then
+            st := array(select allst[j] from pg_catalog.generate_subscripts(allst, 1) j where stgrp[j] = k order by j);
+            begin
+                counts := stripe_fdw._sync_write_json(st, 'sync');
+                perform stripe_fdw._sync_record(grp, counts, t0, null);
+                perform stripe_fdw._sync_unstage(st);
+                continue;
+            exception when others then
+                get stacked diagnostics e_st = returned_sqlstate, e_msg = message_text,
+                                        e_det = pg_exception_detail, e_hnt = pg_exception_hint;
+                errs := errs || pg_catalog.jsonb_build_object(k::text, pg_catalog.jsonb_build_array(e_st, e_msg, e_det, e_hnt));
+            end;
+        end if;
+        perform stripe_fdw._write_lock();
+        perform stripe_fdw._sync_record(grp, null, t0, errs -> k::text ->> 1);
+        failed := failed || grp;
+        if err_state is null then
+            err_state := errs -> k::text ->> 0;
+            err_msg := errs -> k::text ->> 1;
+            err_detail := errs -> k::text ->> 2;
+            err_hint := errs -> k::text ->> 3;
+        end if;
+    end loop;
+    if p_full then
+        perform stripe_fdw._write_lock();
+        perform stripe_fdw._events_mark(marks, stripe_fdw._servers_of(failed));
+    end if;
+    perform stripe_fdw._stamps_prune();
+end
+$$;
+
+create function stripe_fdw._sync_target_list(p_target regclass) returns regclass[]
+language sql volatile
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(pg_catalog.array_agg(t.target), '{}') from stripe_fdw._usable_targets(p_target) t
 $$;
 
 -- Sync one target or all (null), record the outcome, COMMIT when the context allows it, and hand
@@ -78,49 +256,34 @@ create procedure stripe_fdw._sync_run(
 language plpgsql
 as $$
 declare
+    saved text := stripe_fdw._pin();
     probe      text;
-    can_commit bool;
     targets    regclass[];
-    counts     jsonb;
-    t0         timestamptz;
-    saved      text := pg_catalog.current_setting('search_path');
+    r          record;
 begin
-    -- Pinned here, not with SET (see the top of this file); again after the COMMIT below.
-    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    -- Can this CALL commit? (see _can_commit)
     begin
         commit;
     exception when invalid_transaction_termination then
         get stacked diagnostics probe = message_text;
     end;
-    can_commit := stripe_fdw._can_commit(probe);
     targets := stripe_fdw._sync_target_list(p_target);
-    if pg_catalog.cardinality(targets) operator(pg_catalog.=) 0 then
-        perform pg_catalog.set_config('search_path', saved, true);
-        return;
-    end if;
-    t0 := pg_catalog.clock_timestamp();
-    begin
-        -- A full sync records Stripe's newest event before it reads: where catch_up() starts.
-        if p_target is null then
-            perform stripe_fdw._events_mark(stripe_fdw._sync_servers());
+    if pg_catalog.cardinality(targets) operator(pg_catalog.>) 0 then
+        r := stripe_fdw._sync_groups_run(targets, p_target is null);
+        err_state := r.err_state; err_msg := r.err_msg; err_detail := r.err_detail; err_hint := r.err_hint;
+        if stripe_fdw._can_commit(probe) then
+            commit;
         end if;
-        counts := stripe_fdw._sync_apply_json(targets);
-    exception when others then
-        get stacked diagnostics err_state = returned_sqlstate, err_msg = message_text,
-                                err_detail = pg_exception_detail, err_hint = pg_exception_hint;
-    end;
-    perform stripe_fdw._sync_record(targets, counts, t0, err_msg);
-    if can_commit then
-        commit;
     end if;
     perform pg_catalog.set_config('search_path', saved, true);
 end
 $$;
 
--- Bring every registered target (or one) to what Stripe holds now, all in one transaction. A
--- PROCEDURE: after a failure it records the error and COMMITs before re-raising, so sync_status
--- shows it while the error still reaches the caller (and pg_cron marks the run failed). Inside an
--- explicit transaction block COMMIT is impossible: the error is raised and not recorded.
+-- Bring every registered target (or one) to what Stripe holds now. A PROCEDURE: targets related by
+-- foreign keys apply together, each such group on its own (one group's failure stops no other);
+-- failures are recorded and COMMITted before the first is re-raised, so sync_status shows them
+-- while the error still reaches the caller (and pg_cron marks the run failed). Inside an explicit
+-- transaction block COMMIT is impossible: the error is raised and rolls everything back.
 create procedure stripe_fdw.sync(target regclass default null)
 language plpgsql
 as $$
@@ -129,9 +292,8 @@ declare
     msg text;
     det text;
     hnt text;
-    saved text := pg_catalog.current_setting('search_path');
+    saved text := stripe_fdw._pin();
 begin
-    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     call stripe_fdw._sync_run(target, st, msg, det, hnt);
     perform pg_catalog.set_config('search_path', saved, true);
     if st is not null then
@@ -141,26 +303,60 @@ end
 $$;
 
 comment on procedure stripe_fdw.sync(regclass) is
-    'Bring every sync target (or one) to what Stripe holds now, in one transaction, writing only rows that differ (CALL, not SELECT); a failure applies nothing, is recorded in sync_status and re-raised';
+    'Bring every sync target (or one) to what Stripe holds now, writing only rows that differ and never a state older than the one a target holds (CALL, not SELECT); targets related by foreign keys apply together, a failure is recorded in sync_status and re-raised';
 
--- What the pg_cron job of schedule_refresh runs: every sync, then every cache. A failed sync does
--- not stop the caches; the first error is raised at the end (each is in its status view).
+-- Every sync, then every cache (what refresh_all() runs): a failed sync does not stop the caches.
+-- Only a run where everything succeeded counts as the schedule's reconciliation. Hands back the
+-- first error.
+create procedure stripe_fdw._refresh_all_run(
+    inout err_state  text default null,
+    inout err_msg    text default null,
+    inout err_detail text default null,
+    inout err_hint   text default null)
+language plpgsql
+as $$
+declare
+    saved text := stripe_fdw._pin();
+    t0    timestamptz := pg_catalog.clock_timestamp();
+    marks jsonb;
+    c_st  text;
+    c_msg text;
+    c_det text;
+    c_hnt text;
+begin
+    call stripe_fdw._sync_run(null, err_state, err_msg, err_detail, err_hint);
+    perform stripe_fdw._pin();
+    -- The servers that feed only caches: catch_up() starts from Stripe's newest event before
+    -- the caches' reads, once they succeeded.
+    marks := stripe_fdw._events_newest(stripe_fdw._cache_only_servers());
+    call stripe_fdw._refresh_run(null, c_st, c_msg, c_det, c_hnt);
+    perform stripe_fdw._pin();
+    perform stripe_fdw._write_lock();
+    if c_st is null then
+        perform stripe_fdw._events_mark(marks, null);
+    elsif err_state is null then
+        err_state := c_st; err_msg := c_msg; err_detail := c_det; err_hint := c_hnt;
+    end if;
+    if err_state is null then
+        perform stripe_fdw._reconciled(t0);
+    end if;
+    perform pg_catalog.set_config('search_path', saved, true);
+end
+$$;
+
+-- What the pg_cron job of schedule_refresh runs when a reconciliation is due: every sync, then
+-- every cache; the first error is raised at the end (each is in its status view).
 create procedure stripe_fdw.refresh_all()
 language plpgsql
 as $$
 declare
-    st  text;
-    msg text;
-    det text;
-    hnt text;
-    saved text := pg_catalog.current_setting('search_path');
+    saved text := stripe_fdw._pin();
+    st    text;
+    msg   text;
+    det   text;
+    hnt   text;
 begin
-    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    perform stripe_fdw._reconciled();
-    call stripe_fdw._sync_run(null, st, msg, det, hnt);
-    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-    perform stripe_fdw._events_mark(stripe_fdw._cache_only_servers());
-    call stripe_fdw.refresh_cache();
+    call stripe_fdw._refresh_all_run(st, msg, det, hnt);
     perform pg_catalog.set_config('search_path', saved, true);
     if st is not null then
         perform stripe_fdw._reraise(st, msg, det, hnt);
@@ -204,10 +400,12 @@ select pg_catalog.to_regclass(format('%I.%I', g.target_schema, g.target_name)) a
        g.deleted,
        g.duration,
        g.last_error,
-       g.last_error_at
+       g.last_error_at,
+       g.skipped,
+       g.skipped_at
   from stripe_fdw.sync_registry g
  where pg_catalog.to_regclass(format('%I.%I', g.target_schema, g.target_name)) is not null
  order by g.target_schema, g.target_name;
 
 comment on view stripe_fdw.sync_status is
-    'One row per sync target: when it was last synced, how old that is, what the last run inserted, updated and deleted, its duration and last error';
+    'One row per sync target: when it was last synced, how old that is, what the last run inserted, updated and deleted, its duration, last error, and why the last call that could not apply it skipped it';

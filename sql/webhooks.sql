@@ -32,7 +32,9 @@ create table stripe_fdw.event_cursor (
     event_id      text,
     event_created bigint,
     recorded_at   timestamptz not null default pg_catalog.now(),
-    recorded_by   text not null                   -- sync | catch_up
+    recorded_by   text not null,                  -- sync | catch_up
+    last_error    text,                           -- the last catch_up() of this server that failed
+    last_error_at timestamptz
 );
 select pg_catalog.pg_extension_config_dump('stripe_fdw.event_cursor', '');
 
@@ -50,27 +52,29 @@ select pg_catalog.pg_extension_config_dump('stripe_fdw.schedule_state', '');
 create type stripe_fdw._event as (
     ord int, id text, type text, created bigint, object_id text, product text);
 
--- For the webhook handler and catch_up(): bring every sync target of p_source to what Stripe holds
--- for the ids p_ids, in the current transaction (upsert, or delete when Stripe no longer has the
--- id). Reads only those ids (where id = any($1)). Returns what it did per target; sync_status is
--- left to the caller.
+-- Bring every sync target of p_source the caller can use to what Stripe holds for the ids p_ids,
+-- in the current transaction: read them (where id = any($1)), then write under the write lock
+-- (upsert, or delete when Stripe no longer has the id; never over a newer read). Returns what it
+-- did per target; sync_status is left to the caller.
 create function stripe_fdw._sync_ids(p_source regclass, p_ids text[])
 returns table (target regclass, inserted bigint, updated bigint, deleted bigint)
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    targets regclass[];
+    steps stripe_fdw._sync_step[];
 begin
     if p_ids is null then
         raise exception 'stripe_fdw: _sync_ids needs the ids to sync (use sync() for all)' using errcode = '22004';
     end if;
-    targets := array(select t.target from stripe_fdw._sync_targets() t where t.source = p_source);
-    if pg_catalog.cardinality(targets) = 0 or pg_catalog.cardinality(p_ids) = 0 then
+    steps := array(select x from stripe_fdw._sync_stage(
+                       array(select u.target from stripe_fdw._usable_targets() u where u.source = p_source),
+                       p_ids) x);
+    if pg_catalog.cardinality(steps) = 0 or pg_catalog.cardinality(p_ids) = 0 then
         return;
     end if;
-    return query select a.target, a.inserted, a.updated, a.deleted
-                   from stripe_fdw._sync_apply(targets, p_ids) a;
+    return query select w.target, w.inserted, w.updated, w.deleted from stripe_fdw._sync_write(steps, 'sync') w;
+    perform stripe_fdw._sync_unstage(steps);
 end
 $$;
 
@@ -150,18 +154,31 @@ as $$
      where s <> all (stripe_fdw._sync_servers())
 $$;
 
--- A full reconciliation (refresh_all) starts now: the schedule's next one is reconcile_every later.
-create function stripe_fdw._reconciled() returns void
+-- The servers of the sources of sync targets p_targets.
+create function stripe_fdw._servers_of(p_targets regclass[]) returns oid[]
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(pg_catalog.array_agg(distinct ft.ftserver), '{}')
+      from stripe_fdw._sync_targets() t
+      join pg_catalog.pg_foreign_table ft on ft.ftrelid = t.source
+     where t.target = any(p_targets)
+$$;
+
+-- A full reconciliation (refresh_all) that started at p_t0 succeeded: the schedule's next one is
+-- reconcile_every later. A failed one is not recorded, so the next scheduled run tries again.
+create function stripe_fdw._reconciled(p_t0 timestamptz) returns void
 language sql
 set search_path = pg_catalog, pg_temp
 as $$
-    insert into stripe_fdw.schedule_state as s (one, reconciled_at) values (true, pg_catalog.now())
+    insert into stripe_fdw.schedule_state as s (one, reconciled_at) values (true, p_t0)
     on conflict (one) do update set reconciled_at = excluded.reconciled_at
 $$;
 
--- Record Stripe's newest product/price event as where catch_up() starts for these servers (one
--- request each). A full sync calls it before it reads, so nothing between the two is missed.
-create function stripe_fdw._events_mark(p_servers oid[]) returns void
+-- Stripe's newest product/price event for each server (one request each), read before a full
+-- sync reads: {"<server oid>": {"id", "created"}}, the id null when Stripe has none, and the server
+-- JSON null when its events cannot be read (a WARNING says so).
+create function stripe_fdw._events_newest(p_servers oid[]) returns jsonb
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
@@ -169,82 +186,106 @@ declare
     srv oid;
     e   record;
     msg text;
+    r   jsonb := '{}';
 begin
     foreach srv in array coalesce(p_servers, '{}') loop
         begin
             select x.id, x.created into e from stripe_fdw._stripe_events(srv, null, true) x;
+            r := r || pg_catalog.jsonb_build_object(srv::text, pg_catalog.jsonb_build_object('id', e.id, 'created', e.created));
         exception when others then
             -- E.g. a restricted key without read access to events: the sync goes on, and
             -- catch_up() falls back to a full sync until events can be read.
             get stacked diagnostics msg = message_text;
-            delete from stripe_fdw.event_cursor c
-             where c.server = (select fs.srvname from pg_catalog.pg_foreign_server fs where fs.oid = srv);
             raise warning 'stripe_fdw: could not read Stripe''s events, so catch_up() will do full syncs: %', msg
                 using hint = 'Give the API key read access to events.';
-            continue;
+            r := r || pg_catalog.jsonb_build_object(srv::text, null);
         end;
+    end loop;
+    return r;
+end
+$$;
+
+-- Move catch_up()'s starting point of each server of p_marks (_events_newest, read before the
+-- full read that succeeded) there, never back; a server whose events could not be read loses it.
+-- Servers in p_failed (a group of theirs failed) keep theirs. Under the write lock.
+create function stripe_fdw._events_mark(p_marks jsonb, p_failed oid[]) returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    m record;
+    sname text;
+begin
+    for m in select x.key::oid as srv, x.value as v from pg_catalog.jsonb_each(coalesce(p_marks, '{}')) x loop
+        continue when m.srv = any(coalesce(p_failed, '{}'));
+        select fs.srvname into sname from pg_catalog.pg_foreign_server fs where fs.oid = m.srv;
+        if pg_catalog.jsonb_typeof(m.v) = 'null' then
+            delete from stripe_fdw.event_cursor c where c.server = sname;
+            continue;
+        end if;
         insert into stripe_fdw.event_cursor as c (server, event_id, event_created, recorded_at, recorded_by)
-        select fs.srvname, e.id, e.created, pg_catalog.now(), 'sync'
-          from pg_catalog.pg_foreign_server fs where fs.oid = srv
+        values (sname, m.v ->> 'id', (m.v ->> 'created')::bigint, pg_catalog.now(), 'sync')
         on conflict (server) do update
            set event_id = excluded.event_id, event_created = excluded.event_created,
-               recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by;
+               recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by,
+               last_error = null, last_error_at = null
+         where c.event_created is null or excluded.event_created is null
+            or c.event_created <= excluded.event_created;
     end loop;
 end
 $$;
 
--- Mark every cache of a Stripe object stale (mark_cache_stale comes with the cache SQL of issue
--- 10; without it the caches follow at the next full refresh).
-create function stripe_fdw._mark_stale(p_object text) returns void
+-- Read from Stripe, for every sync target the caller can use that is fed by server srv's table of
+-- p_object ('products', 'prices'), what Stripe holds now for p_ids: the staged steps, parents
+-- first (none when no target takes them). No lock is taken.
+create function stripe_fdw._read_objects(srv oid, p_object text, p_ids text[]) returns stripe_fdw._sync_step[]
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    targets regclass[];
 begin
-    if pg_catalog.to_regprocedure('stripe_fdw.mark_cache_stale(text)') is not null then
-        execute 'select stripe_fdw.mark_cache_stale($1)' using p_object;
+    p_ids := array(select distinct x from pg_catalog.unnest(p_ids) x where x is not null);
+    if pg_catalog.cardinality(p_ids) = 0 then
+        return '{}';
     end if;
+    targets := array(select u.target from stripe_fdw._usable_targets() u
+                       join pg_catalog.pg_foreign_table ft on ft.ftrelid = u.source
+                      where ft.ftserver = srv and 'object=' || p_object = any(ft.ftoptions));
+    if pg_catalog.cardinality(targets) = 0 then
+        return '{}';
+    end if;
+    return array(select x from stripe_fdw._sync_stage(targets, p_ids) x);
 end
 $$;
 
--- Bring every sync target fed by server srv with object p_object ('products', 'prices') to what
--- Stripe holds now for p_ids (upsert, or delete when Stripe says it is gone), and mark the caches
--- of that object stale. A price whose product is not in the products target yet (its
--- product.created not delivered yet) brings that product first (p_products: the prices'
--- products). Returns the rows written.
-create function stripe_fdw._apply_objects(srv oid, p_object text, p_ids text[], p_products text[])
+-- Write what _read_objects read (under the write lock) and mark the caches of p_object stale.
+-- A price whose product is not in the products target yet (its product.created not delivered
+-- yet) brings that product (p_products: the prices' products), read now. Returns the rows written.
+create function stripe_fdw._write_objects(srv oid, p_object text, p_steps stripe_fdw._sync_step[], p_products text[])
 returns bigint
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    src regclass;
-    n   bigint := 0;
-    k   bigint;
+    n bigint := 0;
 begin
-    p_ids := pg_catalog.array_remove(p_ids, null);
-    p_products := pg_catalog.array_remove(p_products, null);
-    if coalesce(pg_catalog.cardinality(p_ids), 0) = 0 then
-        return 0;
-    end if;
-    for src in
-        select s from stripe_fdw._sync_sources(p_object) s
-          join pg_catalog.pg_foreign_table ft on ft.ftrelid = s
-         where ft.ftserver = srv
-    loop
+    perform stripe_fdw._write_lock();
+    if pg_catalog.cardinality(p_steps) > 0 then
         begin
-            select coalesce(pg_catalog.sum(a.inserted + a.updated + a.deleted), 0) into k
-              from stripe_fdw._sync_ids(src, p_ids) a;
+            select coalesce(pg_catalog.sum(w.inserted + w.updated + w.deleted), 0) into n
+              from stripe_fdw._sync_write(p_steps, 'sync') w;
         exception when foreign_key_violation then
-            if p_object <> 'prices' or coalesce(pg_catalog.cardinality(p_products), 0) = 0 then
+            if p_object <> 'prices' or coalesce(pg_catalog.cardinality(pg_catalog.array_remove(p_products, null)), 0) = 0 then
                 raise;
             end if;
-            n := n + stripe_fdw._apply_objects(srv, 'products', p_products, null);
-            select coalesce(pg_catalog.sum(a.inserted + a.updated + a.deleted), 0) into k
-              from stripe_fdw._sync_ids(src, p_ids) a;
+            n := stripe_fdw._write_objects(srv, 'products', stripe_fdw._read_objects(srv, 'products', p_products), null);
+            select n + coalesce(pg_catalog.sum(w.inserted + w.updated + w.deleted), 0) into n
+              from stripe_fdw._sync_write(p_steps, 'sync') w;
         end;
-        n := n + k;
-    end loop;
-    perform stripe_fdw._mark_stale(p_object);
+        perform stripe_fdw._sync_unstage(p_steps);
+    end if;
+    perform stripe_fdw.mark_cache_stale(p_object);
     return n;
 end
 $$;
@@ -271,7 +312,9 @@ as $$
                when 'object' then obj -> 'product' ->> 'id' end
 $$;
 
-create function stripe_fdw.handle_webhook(payload text, stripe_signature text, server text default null)
+-- The work of handle_webhook (below), with search_path pinned. Reads Stripe first, then takes the
+-- write lock for the write and the record: a delivery never waits for another writer's reads.
+create function stripe_fdw._handle_webhook(payload text, stripe_signature text, server text)
 returns jsonb
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -282,33 +325,58 @@ declare
     eid   text;
     etype text;
     obj   text;
+    steps stripe_fdw._sync_step[];
     n     bigint;
     act   text := 'ignored';
+    dup   jsonb;
 begin
-    srv := stripe_fdw._webhook_server(handle_webhook.server);
+    srv := stripe_fdw._webhook_server(server);
     -- Refuses (28000) before anything is written.
     ev := stripe_fdw._verify_webhook(srv, payload, stripe_signature);
     eid := ev ->> 'id';
     etype := ev ->> 'type';
+    dup := pg_catalog.jsonb_build_object('event', eid, 'type', etype, 'action', 'duplicate', 'rows', 0);
+    if exists (select from stripe_fdw.webhook_events w where w.id = eid) then
+        return dup;  -- asks Stripe nothing
+    end if;
+    obj := case when etype like 'product.%' then 'products' when etype like 'price.%' then 'prices' end;
+    if obj is not null then
+        -- Stripe delivers at least once and in any order: apply what Stripe holds now, not the
+        -- event's copy (one retrieve).
+        steps := stripe_fdw._read_objects(srv, obj, array[ev #>> '{data,object,id}']);
+    end if;
+    perform stripe_fdw._write_lock();
     insert into stripe_fdw.webhook_events as w (id, type, created, action, via)
     values (eid, etype,
             coalesce(pg_catalog.to_timestamp((ev ->> 'created')::double precision), pg_catalog.now()),
             'received', 'webhook')
     on conflict (id) do nothing;
     if not found then
-        return pg_catalog.jsonb_build_object('event', eid, 'type', etype, 'action', 'duplicate', 'rows', 0);
+        return dup;  -- another delivery of it was applied meanwhile
     end if;
-    obj := case when etype like 'product.%' then 'products' when etype like 'price.%' then 'prices' end;
     if obj is not null then
-        -- Stripe delivers at least once and in any order: apply what Stripe holds now, not the
-        -- event's copy (one retrieve).
-        n := stripe_fdw._apply_objects(srv, obj, array[ev #>> '{data,object,id}'],
-                                        array[stripe_fdw._event_product(ev #> '{data,object}')]);
+        n := stripe_fdw._write_objects(srv, obj, steps, array[stripe_fdw._event_product(ev #> '{data,object}')]);
         act := 'applied';
     end if;
     update stripe_fdw.webhook_events w set action = act, rows = coalesce(n, 0) where w.id = eid;
     perform stripe_fdw._webhook_prune();
     return pg_catalog.jsonb_build_object('event', eid, 'type', etype, 'action', act, 'rows', coalesce(n, 0));
+end
+$$;
+
+-- Verify a delivery and apply it. No SET clause: it records the caller's search_path first, for
+-- the app's triggers on the tables it writes (sql/sync_write.sql), and pins its own.
+create function stripe_fdw.handle_webhook(payload text, stripe_signature text, server text default null)
+returns jsonb
+language plpgsql
+as $$
+declare
+    saved text := stripe_fdw._pin();
+    r     jsonb;
+begin
+    r := stripe_fdw._handle_webhook(payload, stripe_signature, server);
+    perform pg_catalog.set_config('search_path', saved, true);
+    return r;
 end
 $$;
 

@@ -42,9 +42,19 @@ pgrx::extension_sql_file!(
     requires = ["sync"]
 );
 pgrx::extension_sql_file!(
+    "../sql/sync_stamps.sql",
+    name = "sync_stamps",
+    requires = ["sync_apply"]
+);
+pgrx::extension_sql_file!(
+    "../sql/sync_write.sql",
+    name = "sync_write",
+    requires = ["sync_stamps"]
+);
+pgrx::extension_sql_file!(
     "../sql/sync_run.sql",
     name = "sync_run",
-    requires = ["sync_apply"]
+    requires = ["sync_write"]
 );
 pgrx::extension_sql_file!(
     "../sql/webhooks.sql",

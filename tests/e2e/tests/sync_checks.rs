@@ -180,7 +180,7 @@ fn a_delete_blocked_by_the_apps_foreign_key_applies_nothing_and_names_row_and_co
 }
 
 #[test]
-fn a_value_that_does_not_fit_applies_nothing_and_names_the_id_column_and_value() {
+fn a_value_that_does_not_fit_applies_nothing_to_its_target_and_names_the_id_column_and_value() {
     let mut env = starter(Catalog::Demo);
     env.exec(
         "create table public.plans (id text primary key, tier int);
@@ -189,6 +189,8 @@ fn a_value_that_does_not_fit_applies_nothing_and_names_the_id_column_and_value()
     env.exec("call stripe_fdw.sync()");
     let pro = product_id(&mut env, "Pro");
     let hobby = product_id(&mut env, "Hobby");
+    let plans_before =
+        env.strings("select id || ':' || coalesce(tier::text, '-') from public.plans order by id");
     stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Renamed");
     stripe_ok(
         &env,
@@ -207,11 +209,23 @@ fn a_value_that_does_not_fit_applies_nothing_and_names_the_id_column_and_value()
         detail.contains("tier") && detail.contains("'first'"),
         "{err:?}"
     );
+    assert_eq!(
+        env.strings("select id || ':' || coalesce(tier::text, '-') from public.plans order by id"),
+        plans_before,
+        "nothing of public.plans was applied"
+    );
+    let recorded: i64 = env.query(
+        "select count(*) from stripe_fdw.sync_status
+          where target = 'public.plans'::regclass and last_error like '%' || 'first' || '%'",
+    )[0]
+    .get(0);
+    assert_eq!(recorded, 1, "the failure is recorded on its target");
+    // public.products has no foreign key to public.plans: its sync is not held back by it.
     let name: String = env.query(&format!(
         "select name from public.products where id = '{hobby}'"
     ))[0]
         .get(0);
-    assert_eq!(name, "Hobby", "no target of the call was changed");
+    assert_eq!(name, "Renamed", "a target unrelated to the failing one is applied");
 }
 
 #[test]

@@ -1,0 +1,397 @@
+-- stripe_fdw sync, the write: bring staged targets (sql/sync_apply.sql) to what was read, under the
+-- write lock, id by id only where the read is the newest (sql/sync_stamps.sql), reading again the
+-- ids where two reads conflict; then update the rows that differ and insert the new ones (parents
+-- first), delete the ones Stripe no longer has (children first), check that every write took
+-- effect, and record the reads' stamps. Used by sync(), handle_webhook(), catch_up() and the
+-- cache's refresh.
+-- Needs sql/sync_apply.sql and sql/sync_stamps.sql.
+--
+-- Whose search_path: the app's triggers on a target run while our statements write into it, so
+-- those statements run under the caller's search_path (what the app's own writes would see), and
+-- every name, operator and cast in them is schema-qualified. Everything else runs pinned.
+
+-- A relation's name, schema-qualified and quoted, whatever the search_path.
+create function stripe_fdw._qname(rel regclass) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where c.oid = rel
+$$;
+
+-- Pin search_path for the extension's own statements, and remember the caller's (the outermost
+-- one, when entry points call each other) for the app's triggers. No SET clause (it would undo
+-- the pin at return), so every name here is qualified. Returns the path to restore.
+create function stripe_fdw._pin() returns text
+language plpgsql
+as $$
+declare
+    saved text := pg_catalog.current_setting('search_path');
+begin
+    if saved operator(pg_catalog.<>) 'pg_catalog, pg_temp'::pg_catalog.text then
+        perform pg_catalog.set_config('stripe_fdw_engine.caller_search_path', saved, true);
+    end if;
+    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    return saved;
+end
+$$;
+
+-- The search_path the app's triggers see while the engine writes into its tables.
+create function stripe_fdw._caller_path() returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(nullif(pg_catalog.current_setting('stripe_fdw_engine.caller_search_path', true), ''),
+                    'pg_catalog, pg_temp')
+$$;
+
+-- A write that took effect on fewer rows than it should: name the target and the likely cause.
+create function stripe_fdw._sync_refused(p_target regclass, p_verb text, p_done bigint, p_expected bigint)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    trg  text;
+    rul  text;
+begin
+    select string_agg(pg_catalog.quote_ident(t.tgname), ', ') into trg
+      from pg_catalog.pg_trigger t
+     where t.tgrelid = p_target and not t.tgisinternal and t.tgenabled <> 'D'
+       and (t.tgtype::int & 2) <> 0  -- BEFORE
+       and (t.tgtype::int & case p_verb when 'insert' then 4 when 'delete' then 8 else 16 end) <> 0;
+    select string_agg(pg_catalog.quote_ident(r.rulename), ', ') into rul
+      from pg_catalog.pg_rewrite r where r.ev_class = p_target and r.rulename <> '_RETURN';
+    if pg_catalog.row_security_active(p_target) then
+        raise exception 'stripe_fdw: could not % % of % rows of %: row-level security hides them from role %',
+                        p_verb, p_expected - p_done, p_expected, p_target, current_user
+            using errcode = '42501',
+                  hint = 'Nothing was applied. The role that syncs must see and write every row: give it BYPASSRLS, '
+                         || 'or policies FOR ALL USING (true) WITH CHECK (true) for it (docs/sync.md).';
+    end if;
+    raise exception 'stripe_fdw: could not % % of % rows of %: %', p_verb, p_expected - p_done, p_expected, p_target,
+                    case when trg is not null then format('a BEFORE %s trigger returned NULL (%s)', pg_catalog.upper(p_verb), trg)
+                         when rul is not null then format('a rule rewrote the %s (%s)', p_verb, rul)
+                         else 'something skipped them (a trigger, a rule or a policy)' end
+        using errcode = '55000',
+              hint = 'Nothing was applied. The engine must be able to write each row as Stripe has it: '
+                     || 'let the trigger or rule pass the rows stripe_fdw writes.';
+end
+$$;
+
+-- Ids of p_target rows outside the read that hold a unique value the read gives one of its ids
+-- (a lookup key moved from one price to another, delivered out of order): those rows are stale
+-- too, and are read again with it.
+create function stripe_fdw._sync_blockers(s stripe_fdw._sync_step, p_act text) returns text[]
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    cond text;
+    ids  text[] := '{}';
+    more text[];
+    key_s text := stripe_fdw._key_expr(s.key_col, s.key_field, 's');
+    key_t text := stripe_fdw._key_expr(s.key_col, s.key_field, 't');
+begin
+    for cond in
+        select string_agg(format('t.%1$I = s.%1$I', a.attname), ' and ')
+          from pg_catalog.pg_index i
+          cross join lateral pg_catalog.unnest(i.indkey::int2[]) u(attnum)
+          join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = u.attnum
+         where i.indrelid = s.target and i.indisunique and i.indexprs is null and i.indpred is null
+         group by i.indexrelid
+        having bool_and(u.attnum > 0 and exists (select from pg_catalog.jsonb_array_elements(s.spec) c
+                                                  where c ->> 'col' = a.attname::text
+                                                    and not (c ->> 'is_key')::bool))
+    loop
+        execute format($q$
+            select coalesce(pg_catalog.array_agg(distinct (%1$s)::pg_catalog.text), '{}')
+              from %2$s t join pg_temp.%3$I s on %4$s
+              join pg_temp.%5$I a on a.k = %6$s and a.act = 'apply' and a.present
+             where %1$s <> %6$s and not exists (select from pg_temp.%5$I b where b.k = %1$s)
+            $q$, key_t, s.target, s.map, cond, p_act, key_s) into more;
+        ids := ids || more;
+    end loop;
+    return ids;
+end
+$$;
+
+-- Update (the rows that differ) and insert (the new ones) what p_act says to apply, under the
+-- caller's search_path. A unique value that moves between rows (a lookup key transferred from
+-- one price to another) can make the one UPDATE collide with a row it is about to change too:
+-- then row by row, again while any goes through, freeing the nullable unique columns of the rows
+-- left once (values swapped between rows). Returns {inserted, updated}.
+create function stripe_fdw._sync_put(s stripe_fdw._sync_step, p_act text, p_tname text, p_path text)
+returns bigint[]
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    key_s   text := stripe_fdw._key_expr(s.key_col, s.key_field, 's');
+    key_t   text := stripe_fdw._key_expr(s.key_col, s.key_field, 't');
+    e_upd   bigint;
+    e_ins   bigint;
+    upd     bigint := 0;
+    ins     bigint;
+    n       bigint;
+    one     text;
+    pending text[];
+    left_   text[];
+    freed   bool := false;
+    nulls   text;
+    upd_sql text;
+begin
+    execute format($q$select pg_catalog.count(*) filter (where a.present and a.found and a.differs),
+                             pg_catalog.count(*) filter (where a.present and not a.found)
+                        from pg_temp.%I a where a.act = 'apply'$q$, p_act) into e_upd, e_ins;
+    upd_sql := format($q$update %1$s t set %2$s from pg_temp.%3$I s, pg_temp.%4$I a
+                         where %5$s operator(pg_catalog.=) %6$s and a.k operator(pg_catalog.=) %6$s
+                           and a.act operator(pg_catalog.=) 'apply'::pg_catalog.text and a.differs$q$,
+                      p_tname, s.sets, s.map, p_act, key_t, key_s);
+    if s.sets <> '' and e_upd > 0 then
+        begin
+            perform pg_catalog.set_config('search_path', p_path, true);
+            execute upd_sql;
+            get diagnostics upd = row_count;
+            perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        exception when unique_violation then
+            perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+            execute format($q$select pg_catalog.array_agg(a.k::pg_catalog.text order by a.k)
+                                from pg_temp.%I a where a.act = 'apply' and a.differs and a.present and a.found$q$, p_act)
+               into pending;
+            upd := 0;
+            loop
+                left_ := '{}';
+                foreach one in array pending loop
+                    begin
+                        perform pg_catalog.set_config('search_path', p_path, true);
+                        execute upd_sql || format(' and (%s)::pg_catalog.text operator(pg_catalog.=) $1', key_s) using one;
+                        get diagnostics n = row_count;
+                        perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+                        upd := upd + n;
+                    exception when unique_violation then
+                        left_ := left_ || one;
+                    end;
+                end loop;
+                exit when pg_catalog.cardinality(left_) = 0;
+                if pg_catalog.cardinality(left_) = pg_catalog.cardinality(pending) then
+                    -- No row went through: the values go round. Free the rows' nullable unique
+                    -- columns once, then try again; still stuck: the collision, as it is.
+                    select string_agg(format('%I = null', a.attname), ', ') into nulls
+                      from pg_catalog.pg_attribute a
+                     where a.attrelid = s.target and a.attnum > 0 and not a.attnotnull
+                       and a.attname::text <> s.key_col
+                       and exists (select from pg_catalog.pg_index i
+                                    where i.indrelid = s.target and i.indisunique
+                                      and a.attnum = any(i.indkey::int2[]));
+                    perform pg_catalog.set_config('search_path', p_path, true);
+                    if freed or nulls is null then
+                        execute upd_sql || format(' and (%s)::pg_catalog.text operator(pg_catalog.=) any($1)', key_s) using left_;
+                        exit;  -- not reached: that raises the unique violation
+                    end if;
+                    freed := true;
+                    execute format('update %s t set %s where (%s)::pg_catalog.text operator(pg_catalog.=) any($1)',
+                                   p_tname, nulls, key_t) using left_;
+                    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+                end if;
+                pending := left_;
+            end loop;
+        end;
+        if upd < e_upd then
+            perform stripe_fdw._sync_refused(s.target, 'update', upd, e_upd);
+        end if;
+    end if;
+    ins := 0;
+    if e_ins > 0 then
+        perform pg_catalog.set_config('search_path', p_path, true);
+        execute format($q$insert into %1$s (%2$s) select %3$s from pg_temp.%4$I s, pg_temp.%5$I a
+                           where a.k operator(pg_catalog.=) %6$s and a.act operator(pg_catalog.=) 'apply'::pg_catalog.text
+                             and a.present and not a.found$q$,
+                       p_tname, s.cols, s.scols, s.map, p_act, key_s);
+        get diagnostics ins = row_count;
+        perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        if ins < e_ins then
+            perform stripe_fdw._sync_refused(s.target, 'insert', ins, e_ins);
+        end if;
+    end if;
+    return array[ins, upd];
+end
+$$;
+
+-- Delete the rows p_act says Stripe no longer has, under the caller's search_path.
+create function stripe_fdw._sync_remove(s stripe_fdw._sync_step, p_act text, p_tname text, p_path text)
+returns bigint
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    key_t text := stripe_fdw._key_expr(s.key_col, s.key_field, 't');
+    e_del bigint;
+    del   bigint := 0;
+begin
+    execute format($q$select pg_catalog.count(*) from pg_temp.%I a
+                        where a.act = 'apply' and not a.present and a.found$q$, p_act) into e_del;
+    if e_del > 0 then
+        perform pg_catalog.set_config('search_path', p_path, true);
+        execute format($q$delete from %1$s t using pg_temp.%2$I a
+                           where %3$s operator(pg_catalog.=) a.k and a.act operator(pg_catalog.=) 'apply'::pg_catalog.text
+                             and not a.present and a.found$q$, p_tname, p_act, key_t);
+        get diagnostics del = row_count;
+        perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+        if del < e_del then
+            perform stripe_fdw._sync_refused(s.target, 'delete', del, e_del);
+        end if;
+    end if;
+    return del;
+end
+$$;
+
+-- Bring the staged targets p_steps (parents first) to what was read, in the current transaction,
+-- under the write lock: classify each id (sql/sync_stamps.sql), read again the ids in conflict and
+-- the rows that hold a unique value the read moves, then write what applies and record the
+-- stamps. A target without a key has its rows replaced, unless a newer full read is applied
+-- already (and is read again whole when the two overlap). Readers are not blocked (the targets
+-- are locked against other writers only). Any error leaves the caller's transaction (or
+-- subtransaction) to roll back: the message says which target and what was being done (p_what:
+-- 'sync', 'cache refresh'), PostgreSQL's detail names the row and the constraint.
+create function stripe_fdw._sync_write(p_steps stripe_fdw._sync_step[], p_what text)
+returns table (target regclass, inserted bigint, updated bigint, deleted bigint, reread bigint, skipped bigint)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    s     stripe_fdw._sync_step;
+    s2    stripe_fdw._sync_step;
+    k     int := coalesce(pg_catalog.array_length(p_steps, 1), 0);
+    i     int;
+    n     bigint;
+    acts  text[] := pg_catalog.array_fill(null::text, array[k]);
+    names text[] := pg_catalog.array_fill(null::text, array[k]);
+    ins   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
+    upd   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
+    del   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
+    rer   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
+    skp   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
+    older bool[] := pg_catalog.array_fill(false, array[k]);
+    conf  text[];
+    fr    stripe_fdw.full_reads;
+    r     bigint[];
+    path  text := stripe_fdw._caller_path();
+    doing text;
+    st    text;
+    msg   text;
+    det   text;
+    hnt   text;
+begin
+    perform stripe_fdw._write_lock();
+    begin
+        for i in 1 .. k loop
+            names[i] := stripe_fdw._qname(p_steps[i].target);
+            doing := format('locking %s', p_steps[i].target);
+            execute format('lock table %s in share row exclusive mode', names[i]);
+        end loop;
+        for i in 1 .. k loop
+            s := p_steps[i];
+            doing := format('comparing %s with what it holds', s.target);
+            if s.key_col is null then
+                select * into fr from stripe_fdw.full_reads f where f.rel = s.target::oid;
+                if fr.read_from > s.read_to then
+                    skp[i] := s.staged;      -- a newer read is applied already
+                    older[i] := true;
+                elsif fr.read_to >= s.read_from then
+                    s2 := stripe_fdw._sync_stage_one(s.target, s.source, s.spec, null, null, null, s.depth, s.diagnose);
+                    p_steps[i] := s2;
+                    rer[i] := s2.staged;
+                end if;
+                continue;
+            end if;
+            acts[i] := pg_catalog.replace(s.map, '_map_', '_act_');
+            perform stripe_fdw._sync_drop(acts[i]);
+            execute format('create temp table %I (k %s primary key, present bool, found bool, differs bool,
+                                                  act text, read_from bigint, read_to bigint) on commit drop',
+                           acts[i], s.key_typ);
+            perform stripe_fdw._sync_classify(s, acts[i], s.ids);
+            execute format($q$select pg_catalog.array_agg(a.k::pg_catalog.text) filter (where a.act = 'conflict'),
+                                     pg_catalog.count(*) filter (where a.act = 'skip')
+                                from pg_temp.%I a$q$, acts[i]) into conf, n;
+            skp[i] := n;
+            perform stripe_fdw._count('conflicts', coalesce(pg_catalog.cardinality(conf), 0));
+            perform stripe_fdw._count('older_skipped', n);
+            if s.ids is not null then
+                conf := coalesce(conf, '{}') || stripe_fdw._sync_blockers(s, acts[i]);
+            end if;
+            if coalesce(pg_catalog.cardinality(conf), 0) > 0 then
+                -- Read them again now: under the lock, this read began after every committed one.
+                doing := format('reading again %s ids of %s that another writer changed', pg_catalog.cardinality(conf), s.target);
+                s2 := stripe_fdw._sync_stage_one(s.target, s.source, s.spec, s.key_col, s.key_field, conf, s.depth, s.diagnose);
+                execute format('delete from pg_temp.%I a where a.k::pg_catalog.text = any($1)', acts[i]) using conf;
+                perform stripe_fdw._sync_classify(s2, acts[i], conf);
+                execute format('delete from pg_temp.%I s where (%s)::pg_catalog.text = any($1)',
+                               s.map, stripe_fdw._key_expr(s.key_col, s.key_field, 's')) using conf;
+                execute format('insert into pg_temp.%I select * from pg_temp.%I', s.map, s2.map);
+                perform stripe_fdw._sync_drop(s2.map);
+                rer[i] := pg_catalog.cardinality(conf);
+                perform stripe_fdw._count('rereads', rer[i]);
+            end if;
+        end loop;
+        for i in 1 .. k loop
+            s := p_steps[i];
+            continue when older[i];
+            if s.key_col is null then
+                doing := format('replacing the rows of %s', s.target);
+                perform pg_catalog.set_config('search_path', path, true);
+                execute format('delete from %s', names[i]);
+                get diagnostics n = row_count;
+                del[i] := n;
+                execute format('insert into %s (%s) select %s from pg_temp.%I s', names[i], s.cols, s.scols, s.map);
+                get diagnostics n = row_count;
+                perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+                ins[i] := n;
+                continue;
+            end if;
+            doing := format('writing into %s', s.target);
+            r := stripe_fdw._sync_put(s, acts[i], names[i], path);
+            ins[i] := r[1];
+            upd[i] := r[2];
+        end loop;
+        for i in reverse k .. 1 loop
+            s := p_steps[i];
+            continue when s.key_col is null or older[i];
+            doing := format('deleting from %s the rows Stripe no longer has', s.target);
+            del[i] := stripe_fdw._sync_remove(s, acts[i], names[i], path);
+        end loop;
+        for i in 1 .. k loop
+            continue when older[i];
+            perform stripe_fdw._sync_stamp(p_steps[i], acts[i]);
+        end loop;
+    exception when others then
+        get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
+        if st = '23503' and doing like 'deleting%' and p_what = 'sync' then
+            hnt := concat_ws(E'\n', nullif(hnt, ''),
+                'Nothing was applied. A row of your own still references a row Stripe deleted: delete or change it, '
+                || 'or make that foreign key ON DELETE CASCADE or SET NULL, then sync again.');
+        elsif st = '23503' and p_what = 'sync' then
+            hnt := concat_ws(E'\n', nullif(hnt, ''),
+                'Nothing was applied. The referenced row is not in its table: sync both tables in one call '
+                || '(CALL stripe_fdw.sync() with no argument applies every target in foreign-key order), '
+                || 'or register the referenced table with stripe_fdw.create_sync().');
+        elsif hnt is null or hnt not like 'Nothing was applied%' then
+            hnt := concat_ws(E'\n', nullif(hnt, ''), 'Nothing was applied.');
+        end if;
+        perform stripe_fdw._reraise(st, format('stripe_fdw: %s failed while %s: %s', p_what, doing, msg), det, hnt);
+    end;
+    for i in 1 .. k loop
+        if acts[i] is not null then
+            perform stripe_fdw._sync_drop(acts[i]);
+        end if;
+        target := p_steps[i].target;
+        inserted := ins[i];
+        updated := upd[i];
+        deleted := del[i];
+        reread := rer[i];
+        skipped := skp[i];
+        return next;
+    end loop;
+end
+$$;
