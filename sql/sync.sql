@@ -43,6 +43,18 @@ as $$
      where c.oid = rel
 $$;
 
+-- The relation schema nsp holds under name rel_name, or null: read from the catalogs, so a schema
+-- the caller has no USAGE on is no error (to_regclass would raise one).
+create function stripe_fdw._rel(nsp text, rel_name text) returns regclass
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select c.oid::regclass
+      from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = nsp and c.relname = rel_name
+$$;
+
 -- Raise an error again with the parts a handler caught (RAISE refuses a null option, and an empty
 -- DETAIL or HINT would still be shown).
 create function stripe_fdw._reraise(st text, msg text, det text, hnt text) returns void
@@ -289,13 +301,13 @@ begin
         end if;
     end if;
     return query
-    select pg_catalog.to_regclass(format('%I.%I', g.target_schema, g.target_name)),
-           pg_catalog.to_regclass(format('%I.%I', g.source_schema, g.source_name)),
+    select stripe_fdw._rel(g.target_schema, g.target_name),
+           stripe_fdw._rel(g.source_schema, g.source_name),
            g.columns,
            format('%I.%I', g.source_schema, g.source_name)
       from stripe_fdw.sync_registry g
      where (p_target is null or (g.target_schema, g.target_name) = (t_nsp, t_name))
-       and pg_catalog.to_regclass(format('%I.%I', g.target_schema, g.target_name)) is not null
+       and stripe_fdw._rel(g.target_schema, g.target_name) is not null
      order by g.target_schema, g.target_name;
 end
 $$;

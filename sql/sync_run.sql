@@ -390,8 +390,8 @@ comment on function stripe_fdw.sync_drift(regclass) is
     'Compare a sync target with Stripe now: id + added/removed/changed; empty = in sync. Reads the source like sync() does and writes nothing';
 
 create view stripe_fdw.sync_status as
-select pg_catalog.to_regclass(format('%I.%I', g.target_schema, g.target_name)) as target,
-       pg_catalog.to_regclass(format('%I.%I', g.source_schema, g.source_name)) as source,
+select stripe_fdw._rel(g.target_schema, g.target_name) as target,
+       stripe_fdw._rel(g.source_schema, g.source_name) as source,
        g.synced_at,
        case when g.synced_at is not null
             then greatest(pg_catalog.now() - g.synced_at, interval '0') end as age,
@@ -404,7 +404,7 @@ select pg_catalog.to_regclass(format('%I.%I', g.target_schema, g.target_name)) a
        g.skipped,
        g.skipped_at
   from stripe_fdw.sync_registry g
- where pg_catalog.to_regclass(format('%I.%I', g.target_schema, g.target_name)) is not null
+ where stripe_fdw._rel(g.target_schema, g.target_name) is not null
  order by g.target_schema, g.target_name;
 
 comment on view stripe_fdw.sync_status is

@@ -130,7 +130,7 @@ as $$
     select coalesce(pg_catalog.array_agg(distinct ft.ftserver), '{}')
       from (select t.source from stripe_fdw._sync_targets() t
             union
-            select pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.source_schema, r.source_name))
+            select stripe_fdw._rel(r.source_schema, r.source_name)
               from stripe_fdw.cache_registry r) s
       join pg_catalog.pg_foreign_table ft on ft.ftrelid = s.source
 $$;

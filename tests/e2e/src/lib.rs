@@ -4,7 +4,8 @@
 //! STRIPE_FDW_PG_LOG in the environment); `make test` starts and stops it.
 
 pub use fake_stripe::{
-    Catalog, Config, FakeStripe, FaultConfig, FaultKind, FaultRule, LogEntry, DEFAULT_API_KEY,
+    Catalog, Config, FakeStripe, FaultConfig, FaultKind, FaultRule, HoldRule, HoldWhen, LogEntry,
+    DEFAULT_API_KEY,
 };
 use postgres::{Client, NoTls, Row};
 use std::sync::atomic::{AtomicU32, Ordering};

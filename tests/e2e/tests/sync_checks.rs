@@ -225,7 +225,10 @@ fn a_value_that_does_not_fit_applies_nothing_to_its_target_and_names_the_id_colu
         "select name from public.products where id = '{hobby}'"
     ))[0]
         .get(0);
-    assert_eq!(name, "Renamed", "a target unrelated to the failing one is applied");
+    assert_eq!(
+        name, "Renamed",
+        "a target unrelated to the failing one is applied"
+    );
 }
 
 #[test]

@@ -1,0 +1,334 @@
+//! The ways sync, webhooks, catch-up and the schedule went wrong together (issue 17's scenarios
+//! 2 to 6 and 8; the first is in interleavings.rs, the seventh is stress.rs): a failing server,
+//! a failed reconciliation, a unique value moving between rows, row-level security, a target the
+//! caller cannot reach, and the app's triggers.
+//!
+//! Each test has a database of its own (the starter's tables, synced, with a webhook secret).
+
+mod hooks;
+mod race;
+mod starter;
+
+use e2e::*;
+use hooks::*;
+use race::*;
+use starter::*;
+
+/// A second Stripe account on a second server, feeding public.products2.
+fn second_server(env: &mut Env) -> FakeStripe {
+    let fake2 = FakeStripe::start(Config {
+        catalog: Catalog::Demo,
+        ..Config::default()
+    })
+    .expect("start the second fake");
+    env.exec(&format!(
+        "create server srv2 foreign data wrapper stripe_wrapper options (api_url '{}');
+         create user mapping for current_user server srv2 options (api_key '{DEFAULT_API_KEY}');
+         create schema s2;
+         import foreign schema stripe limit to (products) from server srv2 into s2;
+         create table public.products2 (id text primary key, name text);
+         select stripe_fdw.create_sync('public.products2', 's2.products');
+         call stripe_fdw.sync();",
+        fake2.base_url()
+    ));
+    fake2
+}
+
+#[test]
+fn one_failing_server_stops_neither_another_servers_catch_up_nor_the_stale_caches() {
+    let mut env = hooked(Catalog::Demo);
+    let _fake2 = second_server(&mut env);
+    env.exec("select stripe_fdw.create_cache('{s}', '{s}_cache'); call stripe_fdw.refresh_cache()");
+    env.exec(
+        "alter server srv2 options (set api_url 'http://127.0.0.1:1/v1', add max_retries '0')",
+    );
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Still+applied",
+    );
+    let cursor =
+        "select coalesce(event_id, '') from stripe_fdw.event_cursor where server = '{server}'";
+    let before = env.strings(cursor);
+
+    let err = env.error("call stripe_fdw.catch_up()");
+    assert_eq!(
+        err.code, "HV00N",
+        "the failing server's error still ends the call: {err:?}"
+    );
+    assert_eq!(name_of(&mut env, &hobby).as_deref(), Some("Still applied"));
+    assert_ne!(
+        env.strings(cursor),
+        before,
+        "the healthy server's starting point moved"
+    );
+    let recorded = env.strings(
+        "select coalesce(last_error, '') from stripe_fdw.sync_status where target = 'public.products2'::regclass",
+    );
+    assert!(recorded[0].contains("catch_up"), "{recorded:?}");
+    let server_error = env.strings(
+        "select coalesce(last_error, '') from stripe_fdw.event_cursor where server = 'srv2'",
+    );
+    assert!(!server_error[0].is_empty());
+
+    // The schedule: catch-up fails for srv2, and the caches marked stale are refreshed anyway.
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Cached+anyway",
+    );
+    let err = env.error("call stripe_fdw.run_scheduled()");
+    assert_eq!(err.code, "HV00N", "{err:?}");
+    let cached = env.strings(&format!(
+        "select name from {}_cache.products where id = '{hobby}'",
+        env.s
+    ));
+    assert_eq!(cached, ["Cached anyway"]);
+}
+
+#[test]
+fn a_failed_reconciliation_does_not_count_and_the_next_run_tries_again() {
+    let mut env = hooked(Catalog::Demo);
+    let mut fail = rule(FaultKind::Status);
+    fail.status = Some(400);
+    fail.path_prefix = Some("/v1/prices".into());
+    fail.method = Some("GET".into());
+    env.fake.set_faults(FaultConfig {
+        latency_ms: 0,
+        rules: vec![fail],
+    });
+    let err = env.error("call stripe_fdw.run_scheduled('1 day')");
+    assert!(
+        err.message.contains("prices") || err.code == "HV000",
+        "{err:?}"
+    );
+    let done = env.strings("select coalesce(reconciled_at::text, 'never') from stripe_fdw.schedule_state union all select 'never' limit 1");
+    assert_eq!(done, ["never"], "a failed reconciliation is not recorded");
+
+    env.fake.set_faults(FaultConfig::default());
+    env.take_log();
+    env.exec("call stripe_fdw.run_scheduled('1 day')");
+    let log = env.take_log();
+    assert!(
+        log.iter().any(|e| e.path == "/v1/prices"),
+        "the next run reconciles again: {:?}",
+        paths(&log)
+    );
+    let done: i64 = env
+        .query("select count(*) from stripe_fdw.schedule_state where reconciled_at is not null")[0]
+        .get(0);
+    assert_eq!(done, 1);
+}
+
+#[test]
+fn a_lookup_key_moved_between_prices_applies_in_one_sync_and_by_webhook_in_any_order() {
+    let mut env = hooked(Catalog::Demo);
+    env.exec(
+        "create table public.price_keys (id text primary key, lookup_key text unique, active bool);
+         select stripe_fdw.create_sync('public.price_keys', '{s}.prices');",
+    );
+    let hobby = product_id(&mut env, "Hobby");
+    let form = format!("product={hobby}&currency=usd&unit_amount=700&lookup_key=standard");
+    let a = create(&env, "/prices", &form);
+    env.exec("call stripe_fdw.sync()");
+    let b = create(
+        &env,
+        "/prices",
+        &format!("product={hobby}&currency=usd&unit_amount=800&lookup_key=standard&transfer_lookup_key=true"),
+    );
+    env.exec("call stripe_fdw.sync()");
+    let holder = "select id from public.price_keys where lookup_key = 'standard'";
+    assert_eq!(env.strings(holder), [b.clone()]);
+
+    // Back to a, delivered newest first: a's event arrives before b's.
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/prices/{a}"),
+        "lookup_key=standard&transfer_lookup_key=true",
+    );
+    let to_a = event_for(&env, "price.updated", &a);
+    let from_b = event_for(&env, "price.updated", &b);
+    assert_eq!(deliver(&mut env, &to_a)["action"], "applied");
+    assert_eq!(env.strings(holder), [a.clone()]);
+    assert_eq!(deliver(&mut env, &from_b)["action"], "applied");
+    assert_eq!(env.strings(holder), [a]);
+    assert!(drift(&mut env, "prices").is_empty());
+    let keys: i64 =
+        env.query("select count(*) from stripe_fdw.sync_drift('public.price_keys')")[0].get(0);
+    assert_eq!(keys, 0);
+}
+
+#[test]
+fn a_write_row_level_security_hides_is_an_error_that_names_the_target_never_a_silent_zero() {
+    let mut env = hooked(Catalog::Demo);
+    let key = env.key.clone();
+    let role = format!("rls_{}", env.s);
+    // A role that syncs two tables it owns: public.plain, and public.shown, whose policies
+    // (forced on its owner too) let it see every row but change only some.
+    env.exec(&format!(
+        "delete from stripe_fdw.sync_registry;
+         create role {role};
+         select stripe_fdw.grant_admin('{role}');
+         grant usage on schema {{s}} to {role};
+         grant select on all tables in schema {{s}} to {role};
+         create user mapping for {role} server {{server}} options (api_key '{key}', webhook_secret '{SECRET}');
+         create table public.plain (id text primary key, name text);
+         create table public.shown (id text primary key, name text);
+         alter table public.plain owner to {role};
+         alter table public.shown owner to {role};
+         alter table public.shown enable row level security;
+         alter table public.shown force row level security;
+         create policy see on public.shown for select using (true);
+         create policy add on public.shown for insert with check (true);
+         create policy change on public.shown for update using (name <> 'Hobby');
+         select stripe_fdw.create_sync('public.plain', '{{s}}.products');
+         select stripe_fdw.create_sync('public.shown', '{{s}}.products');"
+    ));
+    env.exec(&format!(
+        "set role {role}; call stripe_fdw.sync(); reset role"
+    ));
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Hidden+change",
+    );
+
+    // Its own statement: a CALL in a multi-statement string cannot COMMIT its record.
+    env.exec(&format!("set role {role}"));
+    let err = env.error("call stripe_fdw.sync()");
+    env.exec("reset role");
+    assert_eq!(err.code, "42501", "{err:?}");
+    assert!(
+        err.message.contains("public.shown") && err.message.contains("row-level security"),
+        "{err:?}"
+    );
+    let recorded = env.strings(
+        "select coalesce(last_error, '') from stripe_fdw.sync_status where target = 'public.shown'::regclass",
+    );
+    assert!(recorded[0].contains("row-level security"), "{recorded:?}");
+    let plain = env.strings(&format!(
+        "select name from public.plain where id = '{hobby}'"
+    ));
+    assert_eq!(plain, ["Hidden change"], "the other target was applied");
+
+    // A webhook: an error, and the event is not recorded, so a retry or catch_up applies it later.
+    let evt = event_for(&env, "product.updated", &hobby);
+    let mut db = session(&env);
+    db.batch_execute(&format!("set role {role}"))
+        .expect("set role");
+    let r = deliver_in(&mut db, &env, &evt);
+    assert!(
+        r.as_ref().is_err_and(|e| e.contains("row-level security")),
+        "{r:?}"
+    );
+    assert_eq!(recorded_event(&mut env, &evt), 0);
+}
+
+fn recorded_event(env: &mut Env, id: &str) -> i64 {
+    env.query(&format!(
+        "select count(*) from stripe_fdw.webhook_events where id = '{id}'"
+    ))[0]
+        .get(0)
+}
+
+#[test]
+fn a_registration_the_caller_cannot_reach_is_skipped_with_a_warning_not_an_error_for_all() {
+    let mut env = hooked(Catalog::Demo);
+    let role = format!("app_{}", env.s);
+    // Supabase's postgres and service_role bypass row-level security (the starter's tables have it).
+    env.exec(&format!(
+        "create schema private;
+         create table private.products_copy (id text primary key, name text);
+         select stripe_fdw.create_sync('private.products_copy', '{{s}}.products');
+         create role {role} bypassrls;
+         select stripe_fdw.grant_admin('{role}');
+         grant usage on schema {{s}} to {role};
+         grant select on all tables in schema {{s}} to {role};
+         grant all on public.products, public.prices to {role};"
+    ));
+    let key = env.key.clone();
+    env.exec(&format!(
+        "create user mapping for {role} server {{server}} options (api_key '{key}', webhook_secret '{SECRET}')"
+    ));
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Reached");
+    env.notices.lock().expect("notices").clear();
+    env.exec(&format!(
+        "set role {role}; call stripe_fdw.sync(); reset role"
+    ));
+    let notices = env.notices.lock().expect("notices").clone();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.starts_with("WARNING") && n.contains("private.products_copy")),
+        "{notices:?}"
+    );
+    assert_eq!(name_of(&mut env, &hobby).as_deref(), Some("Reached"));
+    let why = env.strings(
+        "select coalesce(skipped, '') from stripe_fdw.sync_status where target = 'private.products_copy'::regclass",
+    );
+    assert!(why[0].contains("USAGE on schema private"), "{why:?}");
+
+    // A webhook as app_user: applied to what it can reach.
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=By+webhook",
+    );
+    let evt = event_for(&env, "product.updated", &hobby);
+    let mut db = session(&env);
+    db.batch_execute(&format!("set role {role}"))
+        .expect("set role");
+    let r = deliver_in(&mut db, &env, &evt).expect("applied");
+    assert_eq!(r["action"], "applied");
+    assert_eq!(name_of(&mut env, &hobby).as_deref(), Some("By webhook"));
+    env.exec(&format!("set role {role}"));
+    let drift: i64 =
+        env.query("select count(*) from stripe_fdw.sync_drift('public.products')")[0].get(0);
+    env.exec("reset role");
+    assert_eq!(drift, 0);
+}
+
+#[test]
+fn the_apps_triggers_see_the_callers_search_path() {
+    let mut env = hooked(Catalog::Demo);
+    env.exec(
+        "create table public.write_log (id text, op text, at timestamptz default now());
+         create function public.log_write() returns trigger language plpgsql as $f$
+         begin
+           insert into write_log (id, op) values (new.id, tg_op);  -- unqualified, as apps write it
+           return new;
+         end $f$;
+         create trigger log_write before insert or update on public.products
+           for each row execute function public.log_write();",
+    );
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Logged");
+    env.exec("set search_path = \"$user\", public; call stripe_fdw.sync()");
+    assert_eq!(
+        env.strings("select id from public.write_log"),
+        [hobby.clone()]
+    );
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Logged+again",
+    );
+    let evt = event_for(&env, "product.updated", &hobby);
+    assert_eq!(deliver(&mut env, &evt)["action"], "applied");
+    let n: i64 = env.query("select count(*) from public.write_log")[0].get(0);
+    assert_eq!(n, 2);
+    assert_eq!(
+        env.strings("show search_path"),
+        ["\"$user\", public"],
+        "the caller's search_path is given back"
+    );
+}
