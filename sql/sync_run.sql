@@ -49,7 +49,6 @@ as $$
 declare
     g   record;
     why text;
-    n   record;
 begin
     for g in select t.target, t.source from stripe_fdw._sync_targets(p_target) t loop
         why := stripe_fdw._sync_unusable(g.target, g.source);
@@ -66,15 +65,41 @@ begin
         end if;
         raise warning 'stripe_fdw: sync target % skipped: %', g.target, why
             using hint = 'Grant the role those rights, or sync as the role that owns the table.';
+        -- Kept for the write: the registry is written only under the write lock.
+        if pg_catalog.to_regclass('pg_temp.stripe_fdw_skips') is null then
+            create temp table stripe_fdw_skips (target oid primary key, why text) on commit drop;
+        end if;
+        insert into pg_temp.stripe_fdw_skips values (g.target::oid, why)
+        on conflict (target) do update set why = excluded.why;
+    end loop;
+end
+$$;
+
+-- Record in the registry why the targets _usable_targets skipped in this transaction were
+-- skipped (when this role may write the registry). Under the write lock.
+create function stripe_fdw._record_skips() returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    k record;
+begin
+    if pg_catalog.to_regclass('pg_temp.stripe_fdw_skips') is null then
+        return;
+    end if;
+    perform stripe_fdw._write_lock();
+    for k in select x.target, x.why, n.nsp, n.rel_name
+               from pg_temp.stripe_fdw_skips x
+              cross join lateral stripe_fdw._sync_name(x.target::regclass) n loop
         begin
-            select x.nsp, x.rel_name into n from stripe_fdw._sync_name(g.target) x;
             update stripe_fdw.sync_registry r
-               set skipped = why, skipped_at = pg_catalog.clock_timestamp()
-             where r.target_schema = n.nsp and r.target_name = n.rel_name;
+               set skipped = k.why, skipped_at = pg_catalog.clock_timestamp()
+             where r.target_schema = k.nsp and r.target_name = k.rel_name;
         exception when insufficient_privilege then
             null;  -- this role may not write the registry: the WARNING is all it can leave
         end;
     end loop;
+    delete from pg_temp.stripe_fdw_skips;
 end
 $$;
 
@@ -234,6 +259,8 @@ begin
         perform stripe_fdw._write_lock();
         perform stripe_fdw._events_mark(marks, stripe_fdw._servers_of(failed));
     end if;
+    perform stripe_fdw._write_lock();
+    perform stripe_fdw._record_skips();
     perform stripe_fdw._stamps_prune();
 end
 $$;

@@ -286,6 +286,7 @@ begin
         perform stripe_fdw._sync_unstage(p_steps);
     end if;
     perform stripe_fdw.mark_cache_stale(p_object);
+    perform stripe_fdw._record_skips();
     return n;
 end
 $$;
