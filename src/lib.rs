@@ -8,6 +8,7 @@ mod cells;
 mod error;
 mod exec;
 mod import;
+mod isolate;
 mod jsonb;
 mod ordering;
 mod pgopts;

@@ -5,41 +5,14 @@
 //! table (the view owner when it is read through a view). Vault is read with the privileges of the
 //! role that named the secret: the mapping's user for a user mapping's option, the server's owner
 //! for a server option. So a server someone else made cannot name, and send away, a secret only
-//! the reader may read.
+//! the reader may read. The lookup runs isolated from the caller (src/isolate.rs).
 
 use crate::error::FdwError;
+use crate::isolate::Isolated;
 use crate::pgopts::options_map;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use stripe_fdw_core::options::{parse_secret_options, SecretOptions};
-
-/// Runs a closure as another role (`SECURITY_LOCAL_USERID_CHANGE`), restoring the caller's role
-/// when dropped, also when an error unwinds through it.
-struct AsUser {
-    saved: pg_sys::Oid,
-    context: i32,
-}
-
-impl AsUser {
-    fn enter(user: pg_sys::Oid) -> AsUser {
-        let mut saved = pg_sys::InvalidOid;
-        let mut context = 0;
-        unsafe {
-            pg_sys::GetUserIdAndSecContext(&mut saved, &mut context);
-            pg_sys::SetUserIdAndSecContext(
-                user,
-                context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-            );
-        }
-        AsUser { saved, context }
-    }
-}
-
-impl Drop for AsUser {
-    fn drop(&mut self) {
-        unsafe { pg_sys::SetUserIdAndSecContext(self.saved, self.context) }
-    }
-}
 
 /// The options of the user mapping for `user` (or PUBLIC) on `server` (empty when there is none).
 pub(crate) fn user_mapping_map(
@@ -72,20 +45,34 @@ fn user_mapping_options(server: pg_sys::Oid, user: pg_sys::Oid) -> Result<Secret
     Ok(parse_secret_options(&user_mapping_map(server, user))?)
 }
 
+/// True when there is a schema "vault" (a catalog lookup: no SQL, so nothing to shadow).
 fn vault_exists() -> bool {
-    Spi::get_one::<bool>("select exists (select 1 from pg_namespace where nspname = 'vault')")
-        .ok()
-        .flatten()
-        .unwrap_or(false)
+    unsafe { pg_sys::get_namespace_oid(c"vault".as_ptr(), true) != pg_sys::InvalidOid }
 }
 
+/// The lookup by name: one row always (a scalar subquery), NULL when there is no such secret.
+/// Every name and operator is qualified; it runs under [`Isolated`], search_path pinned.
+const BY_NAME: &str = "select (select s.decrypted_secret::pg_catalog.text
+                          from vault.decrypted_secrets s
+                         where s.name OPERATOR(pg_catalog.=) $1
+                         limit 1)";
+
+/// The lookup by api_key_id: the secret's id or key_id, or its name, as Supabase Wrappers does.
+const BY_ID: &str = "select (select s.decrypted_secret::pg_catalog.text
+                        from vault.decrypted_secrets s
+                       where s.id::pg_catalog.text OPERATOR(pg_catalog.=) pg_catalog.lower($1)
+                          or s.key_id::pg_catalog.text OPERATOR(pg_catalog.=) pg_catalog.lower($1)
+                          or s.name OPERATOR(pg_catalog.=) $1
+                       limit 1)";
+
+/// The secret `id_or_name` (option `kind`) from Supabase Vault, read with `user`'s privileges.
 pub(crate) fn from_vault(
     kind: &str,
     id_or_name: &str,
     by_name: bool,
     user: pg_sys::Oid,
 ) -> Result<String, FdwError> {
-    let _as_user = AsUser::enter(user);
+    let _isolated = Isolated::enter(user);
     if !vault_exists() {
         return Err(FdwError::Vault {
             message: format!(
@@ -96,14 +83,7 @@ pub(crate) fn from_vault(
                     .into(),
         });
     }
-    // One row always (a scalar subquery), NULL when there is no such secret. api_key_id takes the
-    // secret's id or key_id, or its name, as Supabase Wrappers does.
-    let query = if by_name {
-        "select (select decrypted_secret from vault.decrypted_secrets where name = $1 limit 1)"
-    } else {
-        "select (select decrypted_secret from vault.decrypted_secrets
-                  where id::text = lower($1) or key_id::text = lower($1) or name = $1 limit 1)"
-    };
+    let query = if by_name { BY_NAME } else { BY_ID };
     let found = Spi::get_one_with_args::<String>(query, &[id_or_name.into()]).map_err(|e| {
         FdwError::Vault {
             message: format!("could not read Supabase Vault for {kind} \"{id_or_name}\": {e}"),
