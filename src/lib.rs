@@ -20,6 +20,7 @@ mod scan;
 mod secrets;
 mod transport;
 mod values;
+mod vault;
 mod webhook;
 
 pgrx::pg_module_magic!();

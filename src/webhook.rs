@@ -8,7 +8,7 @@
 use crate::error::FdwError;
 use crate::pgopts::options_map;
 use crate::scan::{interrupted, stripe_error};
-use crate::{secrets, transport};
+use crate::{secrets, transport, vault};
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
@@ -90,14 +90,9 @@ fn resolve_secret(s: &WebhookSecretOptions, user: Oid) -> Result<Option<String>,
     let found = if let Some(k) = &s.secret {
         Some(k.clone())
     } else if let Some(id) = &s.secret_id {
-        Some(secrets::from_vault("webhook_secret_id", id, false, user)?)
+        Some(vault::read("webhook_secret_id", id, false, user)?)
     } else if let Some(name) = &s.secret_name {
-        Some(secrets::from_vault(
-            "webhook_secret_name",
-            name,
-            true,
-            user,
-        )?)
+        Some(vault::read("webhook_secret_name", name, true, user)?)
     } else {
         None
     };
