@@ -2,7 +2,8 @@
 //! (the Vault lookups of a scan, of the webhook check and of the events list) is taken by a role
 //! whose session shadows the catalogs with temporary views and puts its own `=`, `lower` and `text`
 //! first in search_path. Their code would leave a mark and make the attacker a member of whatever
-//! role ran it; the mark stays empty and no role is granted.
+//! role ran it; the mark stays empty and no role is granted. And the tables IMPORT FOREIGN SCHEMA
+//! makes have pg_catalog's types whatever the importer's search_path holds.
 
 use e2e::supabase::{Key, Supa, PRICING_VIEW, PRODUCT_PRICES};
 use e2e::{describe, DbErr};
@@ -67,7 +68,8 @@ fn arm(db: &mut Client, me: &str, schema: &str) {
     sql.push_str(&format!(
         "create function {schema}.lower(t text) returns text language plpgsql
            as $f$ begin perform {schema}.mark('lower'); return pg_catalog.lower(t); end $f$;
-         create domain {schema}.text as pg_catalog.text check ({schema}.mark('text'));"
+         create domain {schema}.text as pg_catalog.text check ({schema}.mark('text'));
+         create domain {schema}.jsonb as pg_catalog.jsonb check ({schema}.mark('jsonb'));"
     ));
     for catalog in SHADOWED {
         sql.push_str(&format!(
@@ -229,4 +231,41 @@ fn a_hostile_session_never_runs_its_code_in_stripe_fdws_sql() {
     }
     let e = webhook.expect_err("a forged webhook must be refused");
     assert_eq!(e.code, "28000", "the secret was read and checked: {e:?}");
+}
+
+/// The statements IMPORT FOREIGN SCHEMA issues are parsed with the importer's search_path: with a
+/// schema of someone else's listed before pg_catalog, holding domains `text` and `jsonb`, the
+/// imported columns still have pg_catalog's types.
+#[test]
+fn imported_tables_have_pg_catalogs_types_whatever_the_search_path() {
+    let mut s = Supa::new(Key::Vault);
+    let (_, _mallory_db) = hostile_role(&mut s, "mallory");
+    s.owner_sql(
+        "set search_path = mallory_tools, pg_catalog, public;
+         create schema imported;
+         import foreign schema stripe from server stripe_server into imported;
+         reset search_path;",
+    );
+    let foreign: Vec<String> = s
+        .owner_query(
+            "select c.relname || '.' || a.attname || ' ' || a.atttypid::regtype::text
+               from pg_attribute a
+               join pg_class c on c.oid = a.attrelid
+               join pg_type t on t.oid = a.atttypid
+              where c.relnamespace = 'imported'::regnamespace and a.attnum > 0
+                and t.typnamespace <> 'pg_catalog'::regnamespace",
+        )
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "columns of other schemas' types: {foreign:?}"
+    );
+    let columns: i64 = s.owner_query(
+        "select count(*) from pg_attribute a join pg_class c on c.oid = a.attrelid
+          where c.relnamespace = 'imported'::regnamespace and a.attnum > 0",
+    )[0]
+    .get(0);
+    assert!(columns > 10, "the import made tables: {columns} columns");
 }
