@@ -42,6 +42,9 @@ pub enum FdwError {
         message: String,
         hint: String,
     },
+    /// A Vault secret named in a user mapping, on a server whose owner lacks the privileges of the
+    /// role the mapping applies to (src/secrets.rs says why).
+    MappingSecret(Box<MappingSecret>),
     /// An internal invariant broke; reported, never a panic.
     Internal(String),
     /// Stripe's page walk went wrong (repeated cursor, impossible page).
@@ -50,6 +53,20 @@ pub enum FdwError {
         message: String,
         hint: String,
     },
+}
+
+/// Which secret of which user mapping was refused, and whose privileges were missing.
+#[derive(Debug)]
+pub struct MappingSecret {
+    pub server: String,
+    /// `"role"` or `PUBLIC`.
+    pub mapping: String,
+    pub option: String,
+    pub secret: String,
+    /// The server's owner.
+    pub owner: String,
+    /// The role the mapping applies to.
+    pub user: String,
 }
 
 impl From<OptionError> for FdwError {
@@ -210,6 +227,15 @@ impl From<FdwError> for ErrorReport {
                 Some("Stripe sent a value this column cannot hold; read it through attrs, or report it with the api_version in use.".into()),
             ),
             FdwError::Vault { message, hint } => report(ERRCODE_FDW_OPTION_NAME_NOT_FOUND, message, None, Some(hint)),
+            FdwError::MappingSecret(m) => {
+                let MappingSecret { server, mapping, option, secret, owner, user } = *m;
+                report(
+                    ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    format!("will not read Vault secret \"{secret}\" for role \"{user}\": the user mapping for {mapping} on server \"{server}\" names it ({option}), and the server's owner \"{owner}\" does not have the privileges of \"{user}\""),
+                    Some("A secret named in a user mapping is read as the role the mapping applies to, and only for a server whose owner is that role, a member of it or a superuser: a server's owner decides where its requests go (api_url) and may write user mappings for any role.".into()),
+                    Some(format!("Name the secret in a user mapping on a server owned by \"{user}\" or by a member of it, or have such a role own the server (alter server \"{server}\" owner to \"{user}\"). A secret named in the server's own options is read as its owner.")),
+                )
+            }
             FdwError::Internal(m) => report(ERRCODE_INTERNAL_ERROR, format!("stripe_fdw internal error: {m}"), None, None),
             FdwError::Paging(m) => report(ERRCODE_FDW_ERROR, m, None, Some("Retry the query; if it persists, report it with the Request-Id.".into())),
             FdwError::ImportSchema { message, hint } => report(ERRCODE_FDW_SCHEMA_NOT_FOUND, message, None, Some(hint)),

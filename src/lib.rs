@@ -8,6 +8,7 @@ mod cells;
 mod error;
 mod exec;
 mod import;
+mod isolate;
 mod jsonb;
 mod ordering;
 mod pgopts;
@@ -19,6 +20,7 @@ mod scan;
 mod secrets;
 mod transport;
 mod values;
+mod vault;
 mod webhook;
 
 pgrx::pg_module_magic!();

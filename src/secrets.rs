@@ -1,51 +1,31 @@
 //! Where the API key comes from: the user mapping first, then the server, each either inline or in
-//! Supabase Vault (`api_key_id` / `api_key_name`). The key is returned, never logged or shown.
+//! Supabase Vault (`api_key_id` / `api_key_name`), and with whose privileges Vault is read. The key
+//! is returned, never logged or shown; the lookup itself is src/vault.rs.
 //!
 //! As in postgres_fdw, the user mapping is that of the role whose permissions are checked for the
-//! table (the view owner when it is read through a view). Vault is read with the privileges of the
-//! role that named the secret: the mapping's user for a user mapping's option, the server's owner
-//! for a server option. So a server someone else made cannot name, and send away, a secret only
-//! the reader may read.
+//! table (the view owner when it is read through a view). A secret named in a server option is read
+//! as the server's owner. A secret named in a user mapping is read as the role the mapping applies
+//! to, and only when the server's owner has that role's privileges (is it, a member of it, or a
+//! superuser): whoever owns a server decides where its requests go (api_url) and may write user
+//! mappings for any role, so without this it could name another role's secret in a mapping for that
+//! role and receive it. A server's owner who could act as the role anyway gains nothing.
 
-use crate::error::FdwError;
+use crate::error::{FdwError, MappingSecret};
 use crate::pgopts::options_map;
+use crate::vault;
 use pgrx::pg_sys;
-use pgrx::prelude::*;
+use std::collections::HashMap;
 use stripe_fdw_core::options::{parse_secret_options, SecretOptions};
 
-/// Runs a closure as another role (`SECURITY_LOCAL_USERID_CHANGE`), restoring the caller's role
-/// when dropped, also when an error unwinds through it.
-struct AsUser {
-    saved: pg_sys::Oid,
-    context: i32,
+/// The user mapping that applies to a role on a server: its own, else PUBLIC's.
+pub(crate) struct UserMapping {
+    /// True for the mapping for PUBLIC.
+    pub(crate) public: bool,
+    pub(crate) options: HashMap<String, String>,
 }
 
-impl AsUser {
-    fn enter(user: pg_sys::Oid) -> AsUser {
-        let mut saved = pg_sys::InvalidOid;
-        let mut context = 0;
-        unsafe {
-            pg_sys::GetUserIdAndSecContext(&mut saved, &mut context);
-            pg_sys::SetUserIdAndSecContext(
-                user,
-                context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-            );
-        }
-        AsUser { saved, context }
-    }
-}
-
-impl Drop for AsUser {
-    fn drop(&mut self) {
-        unsafe { pg_sys::SetUserIdAndSecContext(self.saved, self.context) }
-    }
-}
-
-/// The options of the user mapping for `user` (or PUBLIC) on `server` (empty when there is none).
-pub(crate) fn user_mapping_map(
-    server: pg_sys::Oid,
-    user: pg_sys::Oid,
-) -> std::collections::HashMap<String, String> {
+/// The user mapping for `user` (else PUBLIC) on `server`, if there is one.
+pub(crate) fn user_mapping(server: pg_sys::Oid, user: pg_sys::Oid) -> Option<UserMapping> {
     unsafe {
         let exists = |uid: pg_sys::Oid| {
             pg_sys::SearchSysCacheExists(
@@ -56,77 +36,78 @@ pub(crate) fn user_mapping_map(
                 pg_sys::Datum::from(0),
             )
         };
-        if !exists(user) && !exists(pg_sys::InvalidOid) {
-            return Default::default();
+        let public = !exists(user);
+        if public && !exists(pg_sys::InvalidOid) {
+            return None;
         }
         let um = pg_sys::GetUserMapping(user, server);
         if um.is_null() {
-            return Default::default();
+            return None;
         }
-        options_map((*um).options)
+        Some(UserMapping {
+            public,
+            options: options_map((*um).options),
+        })
     }
 }
 
-/// The key options of the user mapping for `user` (or PUBLIC) on `server`, if there is one.
-fn user_mapping_options(server: pg_sys::Oid, user: pg_sys::Oid) -> Result<SecretOptions, FdwError> {
-    Ok(parse_secret_options(&user_mapping_map(server, user))?)
+/// Where a Vault secret was named, which decides whose privileges read it.
+pub(crate) enum NamedIn<'a> {
+    /// A server option: read as the server's owner.
+    Server { owner: pg_sys::Oid },
+    /// An option of `mapping`, the one `user` gets on server `server` (owned by `owner`): read as
+    /// `user`, only when `owner` has `user`'s privileges.
+    Mapping {
+        mapping: &'a UserMapping,
+        server: &'a str,
+        owner: pg_sys::Oid,
+        user: pg_sys::Oid,
+    },
 }
 
-fn vault_exists() -> bool {
-    Spi::get_one::<bool>("select exists (select 1 from pg_namespace where nspname = 'vault')")
-        .ok()
-        .flatten()
-        .unwrap_or(false)
-}
-
-pub(crate) fn from_vault(
+/// The Vault secret `id_or_name`, named by option `kind` in `named`, read as the module's rule says.
+pub(crate) fn vault_secret(
     kind: &str,
     id_or_name: &str,
     by_name: bool,
-    user: pg_sys::Oid,
+    named: &NamedIn,
 ) -> Result<String, FdwError> {
-    let _as_user = AsUser::enter(user);
-    if !vault_exists() {
-        return Err(FdwError::Vault {
-            message: format!(
-                "option {kind} needs Supabase Vault, but there is no \"vault\" schema"
-            ),
-            hint:
-                "Install Supabase Vault, or give the key with the api_key option of a user mapping."
-                    .into(),
-        });
-    }
-    // One row always (a scalar subquery), NULL when there is no such secret. api_key_id takes the
-    // secret's id or key_id, or its name, as Supabase Wrappers does.
-    let query = if by_name {
-        "select (select decrypted_secret from vault.decrypted_secrets where name = $1 limit 1)"
-    } else {
-        "select (select decrypted_secret from vault.decrypted_secrets
-                  where id::text = lower($1) or key_id::text = lower($1) or name = $1 limit 1)"
-    };
-    let found = Spi::get_one_with_args::<String>(query, &[id_or_name.into()]).map_err(|e| {
-        FdwError::Vault {
-            message: format!("could not read Supabase Vault for {kind} \"{id_or_name}\": {e}"),
-            hint: "Check that this role may read vault.decrypted_secrets.".into(),
+    match *named {
+        NamedIn::Server { owner } => vault::read(kind, id_or_name, by_name, owner),
+        NamedIn::Mapping {
+            mapping,
+            server,
+            owner,
+            user,
+        } => {
+            if !unsafe { pg_sys::has_privs_of_role(owner, user) } {
+                return Err(FdwError::MappingSecret(Box::new(MappingSecret {
+                    server: server.to_string(),
+                    mapping: if mapping.public {
+                        "PUBLIC".into()
+                    } else {
+                        format!("\"{}\"", user_name(user))
+                    },
+                    option: kind.to_string(),
+                    secret: id_or_name.to_string(),
+                    owner: user_name(owner),
+                    user: user_name(user),
+                })));
+            }
+            vault::read(kind, id_or_name, by_name, user)
         }
-    })?;
-    found
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| FdwError::Vault {
-            message: format!("no secret in Supabase Vault for {kind} \"{id_or_name}\""),
-            hint: "Check vault.decrypted_secrets, and that this role may read it.".into(),
-        })
+    }
 }
 
-fn resolve_one(s: &SecretOptions, user: pg_sys::Oid) -> Result<Option<String>, FdwError> {
+fn resolve_one(s: &SecretOptions, named: &NamedIn) -> Result<Option<String>, FdwError> {
     if let Some(k) = &s.api_key {
         return Ok(Some(k.clone()));
     }
     if let Some(id) = &s.api_key_id {
-        return from_vault("api_key_id", id, false, user).map(Some);
+        return vault_secret("api_key_id", id, false, named).map(Some);
     }
     if let Some(name) = &s.api_key_name {
-        return from_vault("api_key_name", name, true, user).map(Some);
+        return vault_secret("api_key_name", name, true, named).map(Some);
     }
     Ok(None)
 }
@@ -139,11 +120,18 @@ pub fn api_key(
     user: pg_sys::Oid,
     owner: pg_sys::Oid,
 ) -> Result<String, FdwError> {
-    let um = user_mapping_options(server, user)?;
-    if let Some(k) = resolve_one(&um, user)? {
-        return Ok(k);
+    if let Some(mapping) = user_mapping(server, user) {
+        let named = NamedIn::Mapping {
+            mapping: &mapping,
+            server: server_name,
+            owner,
+            user,
+        };
+        if let Some(k) = resolve_one(&parse_secret_options(&mapping.options)?, &named)? {
+            return Ok(k);
+        }
     }
-    resolve_one(server_secret, owner)?.ok_or_else(|| FdwError::NoKey {
+    resolve_one(server_secret, &NamedIn::Server { owner })?.ok_or_else(|| FdwError::NoKey {
         server: server_name.to_string(),
         user: user_name(user),
     })

@@ -8,7 +8,8 @@
 use crate::error::FdwError;
 use crate::pgopts::options_map;
 use crate::scan::{interrupted, stripe_error};
-use crate::{secrets, transport};
+use crate::secrets::{self, NamedIn};
+use crate::transport;
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
@@ -86,17 +87,22 @@ fn server(oid: Oid) -> Result<(String, ServerOptions, Oid), Raise> {
     }
 }
 
-fn resolve_secret(s: &WebhookSecretOptions, user: Oid) -> Result<Option<String>, Raise> {
+fn resolve_secret(s: &WebhookSecretOptions, named: &NamedIn) -> Result<Option<String>, Raise> {
     let found = if let Some(k) = &s.secret {
         Some(k.clone())
     } else if let Some(id) = &s.secret_id {
-        Some(secrets::from_vault("webhook_secret_id", id, false, user)?)
+        Some(secrets::vault_secret(
+            "webhook_secret_id",
+            id,
+            false,
+            named,
+        )?)
     } else if let Some(name) = &s.secret_name {
-        Some(secrets::from_vault(
+        Some(secrets::vault_secret(
             "webhook_secret_name",
             name,
             true,
-            user,
+            named,
         )?)
     } else {
         None
@@ -104,16 +110,25 @@ fn resolve_secret(s: &WebhookSecretOptions, user: Oid) -> Result<Option<String>,
     Ok(found)
 }
 
-/// The endpoint secret for `server` as the current user sees it: user mapping (Vault read as the
-/// user), else server (Vault read as the server's owner, who named the secret).
+/// The endpoint secret for `server` as the current user sees it: user mapping, else server, with
+/// Vault read as src/secrets.rs says (as the user, if the server's owner has the user's privileges;
+/// as the server's owner for a server option).
 fn webhook_secret(oid: Oid, name: &str, opts: &ServerOptions, owner: Oid) -> Result<String, Raise> {
     let user = unsafe { pg_sys::GetUserId() };
-    let um = parse_webhook_secret_options(&secrets::user_mapping_map(oid, user))
-        .map_err(|e| Raise::from(FdwError::from(e)))?;
-    if let Some(s) = resolve_secret(&um, user)? {
-        return Ok(s);
+    if let Some(mapping) = secrets::user_mapping(oid, user) {
+        let um = parse_webhook_secret_options(&mapping.options)
+            .map_err(|e| Raise::from(FdwError::from(e)))?;
+        let named = NamedIn::Mapping {
+            mapping: &mapping,
+            server: name,
+            owner,
+            user,
+        };
+        if let Some(s) = resolve_secret(&um, &named)? {
+            return Ok(s);
+        }
     }
-    if let Some(s) = resolve_secret(&opts.webhook_secret, owner)? {
+    if let Some(s) = resolve_secret(&opts.webhook_secret, &NamedIn::Server { owner })? {
         return Ok(s);
     }
     let role = secrets::user_name(user);

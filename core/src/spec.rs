@@ -13,7 +13,7 @@ pub enum ColType {
 }
 
 impl ColType {
-    /// The SQL spelling used in `IMPORT FOREIGN SCHEMA` and in error messages.
+    /// The SQL spelling used in error messages.
     pub fn sql_name(self) -> &'static str {
         match self {
             ColType::Text => "text",
@@ -23,6 +23,21 @@ impl ColType {
             ColType::Timestamptz => "timestamp with time zone",
             ColType::Jsonb => "jsonb",
             ColType::TextArray => "text[]",
+        }
+    }
+
+    /// The type's name qualified with its schema, as `IMPORT FOREIGN SCHEMA` writes it: the
+    /// statement is parsed with the importer's search_path, where a schema placed before
+    /// pg_catalog could hold a `text` or `jsonb` of its own.
+    pub fn qualified_name(self) -> &'static str {
+        match self {
+            ColType::Text => "pg_catalog.text",
+            ColType::Bool => "pg_catalog.bool",
+            ColType::Int8 => "pg_catalog.int8",
+            ColType::Numeric => "pg_catalog.numeric",
+            ColType::Timestamptz => "pg_catalog.timestamptz",
+            ColType::Jsonb => "pg_catalog.jsonb",
+            ColType::TextArray => "pg_catalog.text[]",
         }
     }
 }
@@ -103,7 +118,7 @@ impl ObjectSpec {
         let cols: Vec<String> = self
             .columns
             .iter()
-            .map(|c| format!("  {} {}", quote_ident(c.name), c.ty.sql_name()))
+            .map(|c| format!("  {} {}", quote_ident(c.name), c.ty.qualified_name()))
             .collect();
         format!(
             "create foreign table if not exists {}.{} (\n{}\n) server {} options (object {})",

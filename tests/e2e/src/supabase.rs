@@ -20,6 +20,27 @@ use std::time::Duration;
 /// The owner's Stripe key, in Vault or in its user mapping.
 pub const OWNER_KEY: &str = "sk_test_OWNERkey9d41c7";
 
+/// The public view of docs/supabase.md: what a pricing page shows, readable by the API roles only.
+pub const PRICING_VIEW: &str = "
+create view public.pricing as
+  select id, name, description from stripe.products where active;
+revoke all on public.pricing from anon, authenticated, service_role;
+grant select on public.pricing to anon, authenticated;";
+
+/// The rpc function of docs/supabase.md: one product's active prices.
+pub const PRODUCT_PRICES: &str = "
+create function public.product_prices(product_id text)
+  returns table (id text, unit_amount bigint, currency text, recurring_interval text)
+  language sql stable security definer set search_path = ''
+as $$
+  select p.id, p.unit_amount, p.currency, p.recurring_interval
+    from stripe.prices p
+   where p.product = product_id and p.active
+   order by p.currency, p.unit_amount
+$$;
+revoke execute on function public.product_prices(text) from public, anon, authenticated, service_role;
+grant execute on function public.product_prices(text) to anon, authenticated;";
+
 /// Supabase's API roles, as supabase/postgres creates them (migrations/db/init-scripts/
 /// 00000000000000-initial-schema.sql), with the statement timeouts it sets; `authenticator` is
 /// PostgREST's login. Cluster-wide, so made once, under a lock.

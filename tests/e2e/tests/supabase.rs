@@ -4,29 +4,8 @@
 //! Each test has a Supabase-shaped database of its own (e2e::supabase); docs/supabase.md is the
 //! guide these tests follow.
 
-use e2e::supabase::{Key, Listener, Supa, OWNER_KEY};
+use e2e::supabase::{Key, Listener, Supa, OWNER_KEY, PRICING_VIEW, PRODUCT_PRICES};
 use e2e::{describe, param, rule, DbErr, FaultConfig, FaultKind};
-
-/// The public view of docs/supabase.md: what a pricing page shows, readable by the API roles only.
-const PRICING_VIEW: &str = "
-create view public.pricing as
-  select id, name, description from stripe.products where active;
-revoke all on public.pricing from anon, authenticated, service_role;
-grant select on public.pricing to anon, authenticated;";
-
-/// The rpc function of docs/supabase.md: one product's active prices.
-const PRODUCT_PRICES: &str = "
-create function public.product_prices(product_id text)
-  returns table (id text, unit_amount bigint, currency text, recurring_interval text)
-  language sql stable security definer set search_path = ''
-as $$
-  select p.id, p.unit_amount, p.currency, p.recurring_interval
-    from stripe.prices p
-   where p.product = product_id and p.active
-   order by p.currency, p.unit_amount
-$$;
-revoke execute on function public.product_prices(text) from public, anon, authenticated, service_role;
-grant execute on function public.product_prices(text) to anon, authenticated;";
 
 fn reads_pricing_view_as_api_roles(key: Key) {
     let mut s = Supa::new(key);
