@@ -60,6 +60,24 @@ as $$
      limit 1
 $$;
 
+-- May the calling role act for role r: is it r, or a member of r that has its privileges? (A
+-- role that no longer exists: no.)
+create function stripe_fdw._acts_for(r text) returns bool
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select exists (select from pg_catalog.pg_roles x where x.rolname = r)
+           and pg_catalog.pg_has_role(current_user, r, 'usage')
+$$;
+
+-- The owner of a relation, by name.
+create function stripe_fdw._owner_of(rel regclass) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select pg_catalog.pg_get_userbyid(c.relowner)::text from pg_catalog.pg_class c where c.oid = rel
+$$;
+
 -- Resolve a user-given cache name to its registry key: the exact key ('stripe_cache.products'),
 -- or a bare table name ('products') when exactly one cache has it.
 create function stripe_fdw._resolve(p_object text) returns text

@@ -17,6 +17,10 @@ declare
     step stripe_fdw._sync_step;
 begin
     select * into reg from stripe_fdw.cache_registry r where r.object = k;
+    if not stripe_fdw._acts_for(reg.owner) then
+        raise exception 'stripe_fdw: cache "%" was made for another role', k
+            using errcode = '42501', hint = 'Compare it as the role that made it with create_cache().';
+    end if;
     if not exists (select from pg_catalog.pg_class c where c.oid = reg.storage) then
         raise exception 'stripe_fdw: the rows table of cache "%" no longer exists', k
             using errcode = '42P01', hint = 'Recreate it with stripe_fdw.create_cache().';

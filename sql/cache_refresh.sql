@@ -1,5 +1,5 @@
 -- stripe_fdw cache, part two: refresh_cache(), mark_cache_stale() and the cache_status view.
--- Needs sql/cache.sql (the registry) and sql/sync_apply.sql (_sync_copy): a refresh is the sync
+-- Needs sql/cache.sql (the registry) and sql/sync_write.sql (_sync_write): a refresh is the sync
 -- engine's, with the cache's rows table as a column-for-column copy of its source: read the source
 -- once, and write only the difference (delete the gone, update the changed, insert the new), matched
 -- by id, else attrs->>'id', else replaced whole. Readers are never blocked and see the old rows
@@ -60,16 +60,23 @@ create function stripe_fdw._refresh_list(object text) returns text[]
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    k text;
 begin
     if object is not null then
-        return array[stripe_fdw._resolve(object)];
+        k := stripe_fdw._resolve(object);
+        if not stripe_fdw._acts_for((select r.owner from stripe_fdw.cache_registry r where r.object = k)) then
+            raise exception 'stripe_fdw: cache "%" was made for another role; only that role (or its members) refreshes it', k
+                using errcode = '42501', hint = 'Refresh it as the role that made it with create_cache().';
+        end if;
+        return array[k];
     end if;
     -- Forget caches whose rows table was dropped (a dropped view alone: create_cache() makes it
     -- again over the same rows).
     delete from stripe_fdw.cache_registry r
      where not exists (select from pg_catalog.pg_class c where c.oid = r.storage);
     return (select coalesce(array_agg(r.object order by r.stale_since nulls last, r.object), '{}')
-              from stripe_fdw.cache_registry r);
+              from stripe_fdw.cache_registry r where stripe_fdw._acts_for(r.owner));
 end
 $$;
 
@@ -239,7 +246,8 @@ select s.object, s.cache_relation, s.populated, s.refreshed_at, s.age,
                case when r.populated then r.row_count end as refreshed_rows,
                r.duration, r.stale_since, r.last_error, r.last_error_at
           from stripe_fdw.cache_registry r
-         where exists (select from pg_catalog.pg_class c where c.oid = r.storage)) s
+         where exists (select from pg_catalog.pg_class c where c.oid = r.storage)
+           and stripe_fdw._acts_for(r.owner)) s
  order by s.object;
 
 comment on view stripe_fdw.cache_status is

@@ -3,8 +3,9 @@
 -- run_scheduled(), what the schedule_refresh job runs. See docs/webhooks.md.
 -- Needs sql/webhooks.sql and sql/sync_run.sql (refresh_all).
 --
--- The procedures cannot pin search_path (PostgreSQL refuses COMMIT in a procedure with a SET
--- clause, and refresh_all commits), so their bodies only call schema-qualified functions.
+-- The procedures cannot pin search_path with SET (PostgreSQL refuses COMMIT in a procedure with a
+-- SET clause): each pins it with stripe_fdw._pin() before its body runs (again after each COMMIT
+-- and CALL), and qualifies every name.
 
 -- Catch one server up. Returns null when done, or why a full sync is needed instead (no starting
 -- point, or a gap longer than Stripe's 30 days of events). One events request per 100 events
@@ -212,7 +213,7 @@ declare
     e_hnt text;
 begin
     objs := array(select r.object from stripe_fdw.cache_registry r
-                   where r.stale_since is not null order by r.stale_since);
+                   where r.stale_since is not null and stripe_fdw._acts_for(r.owner) order by r.stale_since);
     foreach o in array objs loop
         e_st := null;
         call stripe_fdw._refresh_run(o, e_st, e_msg, e_det, e_hnt);

@@ -7,7 +7,9 @@
 -- expression must be schema-qualified (the target's column types are, by format_type).
 
 -- One row per target table. Names, not OIDs: re-importing the foreign schema (drop + import) or an
--- app migration that recreates a table keeps its registration.
+-- app migration that recreates a table keeps its registration. A registration acts only for the
+-- role that made it (registrant) and its members, and only while the table is owned by the role
+-- that owned it then (target_owner): a table dropped and made again by someone else is skipped.
 create table stripe_fdw.sync_registry (
     target_schema text not null,
     target_name   text not null,
@@ -24,6 +26,9 @@ create table stripe_fdw.sync_registry (
     last_error_at timestamptz,
     skipped       text,          -- why the last call that met it could not apply it (its rights)
     skipped_at    timestamptz,
+    registrant    text not null default current_user,   -- the role that called create_sync
+    target_owner  text,          -- the table's owner then
+    target_oid    oid,           -- the table then (informational: a dump and restore changes it)
     primary key (target_schema, target_name)
 );
 -- pg_dump keeps the rows (the table itself is recreated by CREATE EXTENSION).
@@ -262,16 +267,30 @@ begin
     if create_sync.target is null then
         raise exception 'stripe_fdw: the sync target must not be null' using errcode = '22004';
     end if;
+    -- Only the table's owner (or a member of its owner role) registers it: every later sync,
+    -- webhook and catch_up of it runs as a member of the registrant.
+    if not stripe_fdw._acts_for(stripe_fdw._owner_of(create_sync.target)) then
+        raise exception 'stripe_fdw: only the owner of % (role %) may register it for sync, not role %',
+                        create_sync.target, stripe_fdw._owner_of(create_sync.target), current_user
+            using errcode = '42501',
+                  hint = 'Run create_sync as the owner of the table (or a member of its owner role).';
+    end if;
     perform stripe_fdw._sync_columns(create_sync.target, create_sync.source, coalesce(create_sync.columns, '{}'));
     t := stripe_fdw._sync_name(create_sync.target);
     s := stripe_fdw._sync_name(create_sync.source);
     insert into stripe_fdw.sync_registry as g
-           (target_schema, target_name, source_schema, source_name, columns)
-    values (t.nsp, t.rel_name, s.nsp, s.rel_name, coalesce(create_sync.columns, '{}'))
+           (target_schema, target_name, source_schema, source_name, columns, registrant, target_owner, target_oid)
+    values (t.nsp, t.rel_name, s.nsp, s.rel_name, coalesce(create_sync.columns, '{}'), current_user,
+            stripe_fdw._owner_of(create_sync.target), create_sync.target::oid)
     on conflict (target_schema, target_name) do update
        set source_schema = excluded.source_schema,
            source_name = excluded.source_name,
            columns = excluded.columns,
+           registrant = excluded.registrant,
+           target_owner = excluded.target_owner,
+           target_oid = excluded.target_oid,
+           skipped = null,
+           skipped_at = null,
            registered_at = pg_catalog.now();
 end
 $$;
@@ -279,35 +298,44 @@ $$;
 comment on function stripe_fdw.create_sync(regclass, regclass, jsonb) is
     'Register that table target is kept equal to the stripe_fdw foreign table source (columns: target column -> SQL expression over the source); CALL stripe_fdw.sync() applies it';
 
--- The registered targets and their sources: one target (an error when it is not registered), or
--- all whose table exists (a table dropped by a migration keeps its registration for when it is
--- back).
+-- The registered targets the calling role acts for (it made them, or is a member of the role
+-- that did) and their sources: one target (an error when it is not registered, or registered by
+-- another role), or all whose table exists (a table dropped by a migration keeps its registration
+-- for when it is back). Registrations of other roles are left out silently.
 create function stripe_fdw._sync_targets(p_target regclass default null)
-returns table (target regclass, source regclass, columns jsonb, source_name text)
+returns table (target regclass, source regclass, columns jsonb, source_name text, target_owner text)
 language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     t_nsp  text;
     t_name text;
+    who    text;
 begin
     if p_target is not null then
         select n.nsp, n.rel_name into t_nsp, t_name from stripe_fdw._sync_name(p_target) n;
-        if not exists (select 1 from stripe_fdw.sync_registry g
-                        where g.target_schema = t_nsp and g.target_name = t_name) then
+        select g.registrant into who from stripe_fdw.sync_registry g
+         where g.target_schema = t_nsp and g.target_name = t_name;
+        if not found then
             raise exception 'stripe_fdw: % is not a sync target', p_target
                 using errcode = '42704',
                       hint = 'Register it with stripe_fdw.create_sync(target, source, columns).';
+        elsif not stripe_fdw._acts_for(who) then
+            raise exception 'stripe_fdw: % is registered for sync by another role; only that role (or its members) syncs it', p_target
+                using errcode = '42501',
+                      hint = 'Sync it as the role that registered it, or register it again as the table''s owner.';
         end if;
     end if;
     return query
     select stripe_fdw._rel(g.target_schema, g.target_name),
            stripe_fdw._rel(g.source_schema, g.source_name),
            g.columns,
-           format('%I.%I', g.source_schema, g.source_name)
+           format('%I.%I', g.source_schema, g.source_name),
+           g.target_owner
       from stripe_fdw.sync_registry g
      where (p_target is null or (g.target_schema, g.target_name) = (t_nsp, t_name))
        and stripe_fdw._rel(g.target_schema, g.target_name) is not null
+       and stripe_fdw._acts_for(g.registrant)
      order by g.target_schema, g.target_name;
 end
 $$;

@@ -1,9 +1,10 @@
 -- stripe_fdw sync, part three: CALL stripe_fdw.sync(), its record (sync_status), sync_drift(), and
 -- refresh_all(), which the pg_cron job of schedule_refresh runs (every sync, then every cache).
--- Needs sql/sync_apply.sql and sql/cache.sql (_atomic_commit_error, refresh_cache).
+-- Needs sql/sync_write.sql, sql/sync_targets.sql and sql/cache.sql (_atomic_commit_error).
 --
--- The procedures cannot pin search_path with SET: PostgreSQL refuses COMMIT in a procedure that has a SET
--- clause. So their bodies only call schema-qualified functions of this extension, which do.
+-- The procedures cannot pin search_path with SET: PostgreSQL refuses COMMIT in a procedure that has
+-- a SET clause. So each pins it with stripe_fdw._pin() before its body runs (again after each
+-- COMMIT and CALL), and qualifies every name.
 
 -- Given the message of a COMMIT tried inside an exception block, could the caller commit? Inside
 -- a block COMMIT always fails, but with 'cannot commit while a subtransaction is active' when the
@@ -14,114 +15,6 @@ language sql volatile
 set search_path = pg_catalog, pg_temp
 as $$
     select probe_message is distinct from stripe_fdw._atomic_commit_error()
-$$;
-
--- Why the calling role cannot sync target from source (null: it can): it needs USAGE on both
--- schemas, SELECT on the source and SELECT, INSERT, UPDATE and DELETE on the target.
-create function stripe_fdw._sync_unusable(p_target regclass, p_source regclass) returns text
-language sql stable
-set search_path = pg_catalog, pg_temp
-as $$
-    select case
-        when not pg_catalog.has_schema_privilege(n.nspname, 'usage')
-            then format('role %I has no USAGE on schema %I', current_user, n.nspname)
-        when p_source is not null and not pg_catalog.has_schema_privilege(sn.nspname, 'usage')
-            then format('role %I has no USAGE on schema %I', current_user, sn.nspname)
-        when p_source is not null and not pg_catalog.has_table_privilege(p_source, 'select')
-            then format('role %I may not SELECT from %s', current_user, p_source)
-        else (select format('role %I may not %s %s', current_user, pg_catalog.upper(v), p_target)
-                from pg_catalog.unnest(array['select', 'insert', 'update', 'delete']) v
-               where not pg_catalog.has_table_privilege(p_target, v) limit 1) end
-      from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-      left join pg_catalog.pg_class sc on sc.oid = p_source
-      left join pg_catalog.pg_namespace sn on sn.oid = sc.relnamespace
-     where c.oid = p_target
-$$;
-
--- The registered targets the calling role can sync (and their sources), one (p_target) or all.
--- The others are skipped: a WARNING names each, and its registry row says why (when this role may
--- write the registry). Never an error for everything: one target out of reach stops nothing else.
-create function stripe_fdw._usable_targets(p_target regclass default null)
-returns table (target regclass, source regclass)
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-    g   record;
-    why text;
-begin
-    for g in select t.target, t.source from stripe_fdw._sync_targets(p_target) t loop
-        why := stripe_fdw._sync_unusable(g.target, g.source);
-        if why is null then
-            target := g.target;
-            source := g.source;
-            return next;
-            continue;
-        end if;
-        if p_target is not null then
-            raise exception 'stripe_fdw: cannot sync %: %', g.target, why
-                using errcode = '42501',
-                      hint = 'Grant it those rights, or sync as the role that owns the table.';
-        end if;
-        raise warning 'stripe_fdw: sync target % skipped: %', g.target, why
-            using hint = 'Grant the role those rights, or sync as the role that owns the table.';
-        -- Kept for the write: the registry is written only under the write lock.
-        if pg_catalog.to_regclass('pg_temp.stripe_fdw_skips') is null then
-            create temp table stripe_fdw_skips (target oid primary key, why text) on commit drop;
-        end if;
-        insert into pg_temp.stripe_fdw_skips values (g.target::oid, why)
-        on conflict (target) do update set why = excluded.why;
-    end loop;
-end
-$$;
-
--- Record in the registry why the targets _usable_targets skipped in this transaction were
--- skipped (when this role may write the registry). Under the write lock.
-create function stripe_fdw._record_skips() returns void
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-    k record;
-begin
-    if pg_catalog.to_regclass('pg_temp.stripe_fdw_skips') is null then
-        return;
-    end if;
-    perform stripe_fdw._write_lock();
-    for k in select x.target, x.why, n.nsp, n.rel_name
-               from pg_temp.stripe_fdw_skips x
-              cross join lateral stripe_fdw._sync_name(x.target::regclass) n loop
-        begin
-            update stripe_fdw.sync_registry r
-               set skipped = k.why, skipped_at = pg_catalog.clock_timestamp()
-             where r.target_schema = k.nsp and r.target_name = k.rel_name;
-        exception when insufficient_privilege then
-            null;  -- this role may not write the registry: the WARNING is all it can leave
-        end;
-    end loop;
-    delete from pg_temp.stripe_fdw_skips;
-end
-$$;
-
--- p_targets in groups that apply together: the targets related by foreign keys, directly or not.
-create function stripe_fdw._sync_groups(p_targets regclass[]) returns setof regclass[]
-language sql stable
-set search_path = pg_catalog, pg_temp
-as $$
-    with recursive e (a, b) as (
-        select c.conrelid, c.confrelid from pg_catalog.pg_constraint c
-         where c.contype = 'f' and c.conrelid = any(p_targets::oid[]) and c.confrelid = any(p_targets::oid[])
-        union
-        select c.confrelid, c.conrelid from pg_catalog.pg_constraint c
-         where c.contype = 'f' and c.conrelid = any(p_targets::oid[]) and c.confrelid = any(p_targets::oid[])),
-    reach (t, r) as (
-        select u::oid, u::oid from pg_catalog.unnest(p_targets) u
-        union
-        select reach.t, e.b from reach join e on e.a = reach.r)
-    select pg_catalog.array_agg(g.t::regclass order by g.t::regclass::text)
-      from (select reach.t, pg_catalog.min(reach.r) as comp from reach group by reach.t) g
-     group by g.comp
-     order by pg_catalog.min(g.t::regclass::text)
 $$;
 
 -- Record a run of the targets of one group in the registry: its counts, or its error (the counts
@@ -298,9 +191,10 @@ begin
     if pg_catalog.cardinality(targets) operator(pg_catalog.>) 0 then
         r := stripe_fdw._sync_groups_run(targets, p_target is null);
         err_state := r.err_state; err_msg := r.err_msg; err_detail := r.err_detail; err_hint := r.err_hint;
-        if stripe_fdw._can_commit(probe) then
-            commit;
-        end if;
+    end if;
+    perform stripe_fdw._record_skips();
+    if stripe_fdw._can_commit(probe) then
+        commit;
     end if;
     perform pg_catalog.set_config('search_path', saved, true);
 end
@@ -428,11 +322,14 @@ select stripe_fdw._rel(g.target_schema, g.target_name) as target,
        g.duration,
        g.last_error,
        g.last_error_at,
-       g.skipped,
-       g.skipped_at
+       case when stripe_fdw._rel(g.target_schema, g.target_name) is null
+            then 'the table is missing: it is synced again once it is back' else g.skipped end as skipped,
+       g.skipped_at,
+       pg_catalog.format('%I.%I', g.target_schema, g.target_name) as registered,
+       g.registrant
   from stripe_fdw.sync_registry g
- where stripe_fdw._rel(g.target_schema, g.target_name) is not null
+ where stripe_fdw._acts_for(g.registrant)
  order by g.target_schema, g.target_name;
 
 comment on view stripe_fdw.sync_status is
-    'One row per sync target: when it was last synced, how old that is, what the last run inserted, updated and deleted, its duration, last error, and why the last call that could not apply it skipped it';
+    'One row per sync target of the roles the caller acts for: when it was last synced, how old that is, what the last run inserted, updated and deleted, its duration, last error, and why it was skipped (rights, owner, missing table)';

@@ -159,12 +159,3 @@ as $$
     delete from stripe_fdw.full_reads f
      where not exists (select from pg_catalog.pg_class c where c.oid = f.rel);
 $$;
-
--- Forget what is known of a relation's reads (a registration made again, a cache made again).
-create function stripe_fdw._stamps_forget(p_rel oid) returns void
-language sql volatile
-set search_path = pg_catalog, pg_temp
-as $$
-    delete from stripe_fdw.read_stamps r where r.rel = p_rel;
-    delete from stripe_fdw.full_reads f where f.rel = p_rel;
-$$;

@@ -1,6 +1,6 @@
 -- stripe_fdw webhooks: handle_webhook(), the record of the events applied (the dedupe table), and
 -- applying one object's change to every sync target and cache. See docs/webhooks.md.
--- Needs sql/sync_apply.sql (_sync_apply) and the Rust functions of src/webhook.rs
+-- Needs sql/sync_write.sql (_sync_write), sql/sync_targets.sql and the Rust functions of src/webhook.rs
 -- (_verify_webhook, _stripe_events).
 
 -- Every event handle_webhook() or catch_up() accepted, so a second delivery (Stripe delivers at
@@ -90,35 +90,108 @@ as $$
      where 'object=' || p_object = any(ft.ftoptions)
 $$;
 
--- The stripe_fdw server named p_server, or the only one when null (an error when there is none,
--- or several).
+-- The stripe_fdw server named p_server, when the caller may use it (an error otherwise, the same
+-- for a server that does not exist and one of another role).
 create function stripe_fdw._webhook_server(p_server text) returns oid
 language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    srv   oid;
-    n     int;
-    names text;
+    srv oid;
 begin
-    select pg_catalog.count(*), pg_catalog.min(fs.oid::text)::oid,
-           pg_catalog.string_agg(pg_catalog.quote_ident(fs.srvname), ', ' order by fs.srvname)
-      into n, srv, names
+    select fs.oid into srv
       from pg_catalog.pg_foreign_server fs
       join pg_catalog.pg_foreign_data_wrapper w on w.oid = fs.srvfdw
-     where w.fdwhandler = stripe_fdw._handler()
-       and (p_server is null or fs.srvname = p_server);
-    if n = 1 then
-        return srv;
-    elsif p_server is not null then
-        raise exception 'stripe_fdw: there is no stripe_fdw server "%"', p_server
-            using errcode = '42704', hint = 'Pass the name of the foreign server of stripe_fdw (\des lists them).';
-    elsif n = 0 then
-        raise exception 'stripe_fdw: there is no stripe_fdw server'
-            using errcode = '42704', hint = 'create server stripe_server foreign data wrapper stripe_wrapper; (see the README)';
+     where w.fdwhandler = stripe_fdw._handler() and fs.srvname = p_server
+       and pg_catalog.has_server_privilege(fs.oid, 'usage');
+    if srv is null then
+        raise exception 'stripe_fdw: there is no stripe_fdw server "%" that this role may use', p_server
+            using errcode = '42704',
+                  hint = 'Pass the name of a foreign server of stripe_fdw that you have USAGE on (\des lists them), or none.';
     end if;
-    raise exception 'stripe_fdw: there are % stripe_fdw servers (%): say which one', n, names
-        using errcode = '42725', hint = 'Pass the server name, e.g. stripe_fdw.handle_webhook(body, signature, ''stripe_server'').';
+    return srv;
+end
+$$;
+
+-- The server a delivery is for, and its verified event. Named (p_server): that server, its
+-- signature checked. Not named: among the stripe_fdw servers the caller may use, the one whose
+-- webhook secret verifies the signature. Other roles' servers never count, and no error sent back
+-- to the route names a server: several secrets that verify mean one endpoint is shared by several
+-- servers (an error that says so); none verifying is a refusal (28000).
+create function stripe_fdw._webhook_verify(p_server text, payload text, stripe_signature text,
+                                           out srv oid, out ev jsonb)
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    c      oid;
+    cands  oid[];
+    found  int := 0;
+    o_st   text;
+    o_msg  text;
+    o_hnt  text;
+    r_st   text;
+    r_msg  text;
+    r_hnt  text;
+    st     text;
+    msg    text;
+    hnt    text;
+begin
+    if p_server is not null then
+        srv := stripe_fdw._webhook_server(p_server);
+        ev := stripe_fdw._verify_webhook(srv, payload, stripe_signature);
+        return;
+    end if;
+    cands := array(select fs.oid
+                     from pg_catalog.pg_foreign_server fs
+                     join pg_catalog.pg_foreign_data_wrapper w on w.oid = fs.srvfdw
+                    where w.fdwhandler = stripe_fdw._handler()
+                      and pg_catalog.has_server_privilege(fs.oid, 'usage')
+                    order by fs.oid);
+    if pg_catalog.cardinality(cands) = 0 then
+        raise exception 'stripe_fdw: there is no stripe_fdw server this role may use'
+            using errcode = '42704',
+                  hint = 'create server stripe_server foreign data wrapper stripe_wrapper; and grant usage on it (see the README)';
+    end if;
+    foreach c in array cands loop
+        begin
+            ev := stripe_fdw._verify_webhook(c, payload, stripe_signature);
+            found := found + 1;
+            srv := c;
+        exception when others then
+            get stacked diagnostics st = returned_sqlstate, msg = message_text, hnt = pg_exception_hint;
+            -- A refusal says what is wrong with the delivery (missing, malformed, wrong, expired);
+            -- keep the most telling: a signature that matched but is too old beats no match.
+            if st = '28000' and (r_st is null or msg like '%old%') then
+                r_st := st; r_msg := msg; r_hnt := hnt;
+            elsif st = '22023' then
+                r_st := st; r_msg := msg; r_hnt := hnt;   -- signed, but not an event
+            elsif o_st is null then
+                -- No secret, or one that could not be read: its error, unless it names a server.
+                o_st := st; o_msg := msg; o_hnt := hnt;
+                if pg_catalog.strpos(msg, (select fs.srvname from pg_catalog.pg_foreign_server fs where fs.oid = c)) > 0 then
+                    o_msg := null;
+                end if;
+            end if;
+
+        end;
+    end loop;
+    if found = 1 then
+        return;
+    elsif found > 1 then
+        raise exception 'stripe_fdw: the webhook secrets of % stripe_fdw servers verify this delivery: one endpoint is shared by several servers', found
+            using errcode = '42725',
+                  hint = 'Give each server the signing secret of its own endpoint (one endpoint per environment), or pass the server''s name to handle_webhook.';
+    elsif r_st is not null then
+        perform stripe_fdw._reraise(r_st, r_msg, null, r_hnt);
+    end if;
+    -- Nothing refused it: no secret could be read (a setup to fix; Stripe retries meanwhile).
+    if o_msg is not null then
+        perform stripe_fdw._reraise(o_st, o_msg, null, o_hnt);
+    end if;
+    raise exception 'stripe_fdw: no webhook secret of a stripe_fdw server this role may use could be read to verify this delivery'
+        using errcode = 'HV00J',
+              hint = 'Give the server (or your user mapping) the endpoint''s signing secret: options (add webhook_secret_name ''...'') with it in Supabase Vault, or (add webhook_secret ''whsec_...'').';
 end
 $$;
 
@@ -131,7 +204,7 @@ as $$
       from (select t.source from stripe_fdw._sync_targets() t
             union
             select stripe_fdw._rel(r.source_schema, r.source_name)
-              from stripe_fdw.cache_registry r) s
+              from stripe_fdw.cache_registry r where stripe_fdw._acts_for(r.owner)) s
       join pg_catalog.pg_foreign_table ft on ft.ftrelid = s.source
 $$;
 
@@ -331,9 +404,8 @@ declare
     act   text := 'ignored';
     dup   jsonb;
 begin
-    srv := stripe_fdw._webhook_server(server);
     -- Refuses (28000) before anything is written.
-    ev := stripe_fdw._verify_webhook(srv, payload, stripe_signature);
+    select v.srv, v.ev into srv, ev from stripe_fdw._webhook_verify(server, payload, stripe_signature) v;
     eid := ev ->> 'id';
     etype := ev ->> 'type';
     dup := pg_catalog.jsonb_build_object('event', eid, 'type', etype, 'action', 'duplicate', 'rows', 0);

@@ -54,9 +54,14 @@ pgrx::extension_sql_file!(
     requires = ["sync_stamps"]
 );
 pgrx::extension_sql_file!(
+    "../sql/sync_targets.sql",
+    name = "sync_targets",
+    requires = ["sync_write"]
+);
+pgrx::extension_sql_file!(
     "../sql/sync_run.sql",
     name = "sync_run",
-    requires = ["sync_write"]
+    requires = ["sync_targets"]
 );
 pgrx::extension_sql_file!(
     "../sql/webhooks.sql",

@@ -141,7 +141,7 @@ fn a_lookup_key_moved_between_prices_applies_in_one_sync_and_by_webhook_in_any_o
     );
     env.exec("call stripe_fdw.sync()");
     let holder = "select id from public.price_keys where lookup_key = 'standard'";
-    assert_eq!(env.strings(holder), [b.clone()]);
+    assert_eq!(env.strings(holder), std::slice::from_ref(&b));
 
     // Back to a, delivered newest first: a's event arrives before b's.
     stripe_ok(
@@ -153,7 +153,7 @@ fn a_lookup_key_moved_between_prices_applies_in_one_sync_and_by_webhook_in_any_o
     let to_a = event_for(&env, "price.updated", &a);
     let from_b = event_for(&env, "price.updated", &b);
     assert_eq!(deliver(&mut env, &to_a)["action"], "applied");
-    assert_eq!(env.strings(holder), [a.clone()]);
+    assert_eq!(env.strings(holder), std::slice::from_ref(&a));
     assert_eq!(deliver(&mut env, &from_b)["action"], "applied");
     assert_eq!(env.strings(holder), [a]);
     assert!(drift(&mut env, "prices").is_empty());
@@ -175,6 +175,7 @@ fn a_write_row_level_security_hides_is_an_error_that_names_the_target_never_a_si
          select stripe_fdw.grant_admin('{role}');
          grant usage on schema {{s}} to {role};
          grant select on all tables in schema {{s}} to {role};
+         grant usage on foreign server {{server}} to {role};
          create user mapping for {role} server {{server}} options (api_key '{key}', webhook_secret '{SECRET}');
          create table public.plain (id text primary key, name text);
          create table public.shown (id text primary key, name text);
@@ -185,8 +186,10 @@ fn a_write_row_level_security_hides_is_an_error_that_names_the_target_never_a_si
          create policy see on public.shown for select using (true);
          create policy add on public.shown for insert with check (true);
          create policy change on public.shown for update using (name <> 'Hobby');
+         set role {role};
          select stripe_fdw.create_sync('public.plain', '{{s}}.products');
-         select stripe_fdw.create_sync('public.shown', '{{s}}.products');"
+         select stripe_fdw.create_sync('public.shown', '{{s}}.products');
+         reset role;"
     ));
     env.exec(&format!(
         "set role {role}; call stripe_fdw.sync(); reset role"
@@ -241,23 +244,28 @@ fn recorded_event(env: &mut Env, id: &str) -> i64 {
 fn a_registration_the_caller_cannot_reach_is_skipped_with_a_warning_not_an_error_for_all() {
     let mut env = hooked(Catalog::Demo);
     let role = format!("app_{}", env.s);
-    // Supabase's postgres and service_role bypass row-level security (the starter's tables have it).
+    let key = env.key.clone();
+    // The role registers two tables of its own, one in a schema it then loses USAGE on.
     env.exec(&format!(
-        "create schema private;
-         create table private.products_copy (id text primary key, name text);
-         select stripe_fdw.create_sync('private.products_copy', '{{s}}.products');
-         create role {role} bypassrls;
+        "create role {role};
          select stripe_fdw.grant_admin('{role}');
          grant usage on schema {{s}} to {role};
          grant select on all tables in schema {{s}} to {role};
-         grant all on public.products, public.prices to {role};"
-    ));
-    let key = env.key.clone();
-    env.exec(&format!(
-        "create user mapping for {role} server {{server}} options (api_key '{key}', webhook_secret '{SECRET}')"
+         grant usage on foreign server {{server}} to {role};
+         create user mapping for {role} server {{server}} options (api_key '{key}', webhook_secret '{SECRET}');
+         create schema private;
+         grant usage on schema private to {role};
+         create table public.app_products (id text primary key, name text);
+         create table private.products_copy (id text primary key, name text);
+         alter table public.app_products owner to {role};
+         alter table private.products_copy owner to {role};
+         set role {role};
+         select stripe_fdw.create_sync('public.app_products', '{{s}}.products');
+         select stripe_fdw.create_sync('private.products_copy', '{{s}}.products');
+         reset role;
+         revoke usage on schema private from {role};"
     ));
     let hobby = product_id(&mut env, "Hobby");
-    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Reached");
     env.notices.lock().expect("notices").clear();
     env.exec(&format!(
         "set role {role}; call stripe_fdw.sync(); reset role"
@@ -269,13 +277,14 @@ fn a_registration_the_caller_cannot_reach_is_skipped_with_a_warning_not_an_error
             .any(|n| n.starts_with("WARNING") && n.contains("private.products_copy")),
         "{notices:?}"
     );
-    assert_eq!(name_of(&mut env, &hobby).as_deref(), Some("Reached"));
+    let app_name = format!("select name from public.app_products where id = '{hobby}'");
+    assert_eq!(env.strings(&app_name), ["Hobby"]);
     let why = env.strings(
-        "select coalesce(skipped, '') from stripe_fdw.sync_status where target = 'private.products_copy'::regclass",
+        "select coalesce(skipped, '') from stripe_fdw.sync_status where registered = 'private.products_copy'",
     );
     assert!(why[0].contains("USAGE on schema private"), "{why:?}");
 
-    // A webhook as app_user: applied to what it can reach.
+    // A webhook as that role: applied to what it can reach, and recorded.
     stripe_ok(
         &env,
         "POST",
@@ -288,10 +297,10 @@ fn a_registration_the_caller_cannot_reach_is_skipped_with_a_warning_not_an_error
         .expect("set role");
     let r = deliver_in(&mut db, &env, &evt).expect("applied");
     assert_eq!(r["action"], "applied");
-    assert_eq!(name_of(&mut env, &hobby).as_deref(), Some("By webhook"));
+    assert_eq!(env.strings(&app_name), ["By webhook"]);
     env.exec(&format!("set role {role}"));
     let drift: i64 =
-        env.query("select count(*) from stripe_fdw.sync_drift('public.products')")[0].get(0);
+        env.query("select count(*) from stripe_fdw.sync_drift('public.app_products')")[0].get(0);
     env.exec("reset role");
     assert_eq!(drift, 0);
 }
@@ -314,7 +323,7 @@ fn the_apps_triggers_see_the_callers_search_path() {
     env.exec("set search_path = \"$user\", public; call stripe_fdw.sync()");
     assert_eq!(
         env.strings("select id from public.write_log"),
-        [hobby.clone()]
+        std::slice::from_ref(&hobby)
     );
     stripe_ok(
         &env,
@@ -331,4 +340,58 @@ fn the_apps_triggers_see_the_callers_search_path() {
         ["\"$user\", public"],
         "the caller's search_path is given back"
     );
+}
+
+#[test]
+fn the_engines_own_statements_ignore_a_hostile_search_path_while_they_write() {
+    let mut env = hooked(Catalog::Demo);
+    // Look-alikes of what the engine's write statements use, first in the caller's path: each
+    // writes to a marker when it runs.
+    env.exec(
+        "create table public.marker (what text);
+         create schema evil;
+         create function evil.eq(text, text) returns bool language sql as
+           $f$ insert into public.marker values ('='); select $1 operator(pg_catalog.=) $2 $f$;
+         create operator evil.= (leftarg = text, rightarg = text, function = evil.eq);
+         create function evil.eqb(bool, bool) returns bool language sql as
+           $f$ insert into public.marker values ('bool ='); select $1 operator(pg_catalog.=) $2 $f$;
+         create operator evil.= (leftarg = bool, rightarg = bool, function = evil.eqb);
+         create function evil.arrow(jsonb, text) returns text language sql as
+           $f$ insert into public.marker values ('->>'); select $1 operator(pg_catalog.->>) $2 $f$;
+         create operator evil.->> (leftarg = jsonb, rightarg = text, function = evil.arrow);",
+    );
+    let hobby = product_id(&mut env, "Hobby");
+    let doomed = create(&env, "/products", "name=Doomed");
+    env.exec("call stripe_fdw.sync()");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Hostile+path",
+    );
+    let (status, _) = env.stripe("DELETE", &format!("/products/{doomed}"), "");
+    assert_eq!(status, 200);
+    env.exec("set search_path = evil, pg_catalog, public; call stripe_fdw.sync()");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Hostile+webhook",
+    );
+    let evt = event_for(&env, "product.updated", &hobby);
+    assert_eq!(deliver(&mut env, &evt)["action"], "applied");
+    env.exec("call stripe_fdw.catch_up()");
+    env.exec("select stripe_fdw.create_cache('{s}', '{s}_cache'); call stripe_fdw.refresh_cache()");
+    env.exec("call stripe_fdw.run_scheduled()");
+    env.exec("reset search_path");
+    assert_eq!(
+        env.strings("select what from public.marker"),
+        Vec::<String>::new(),
+        "none of the look-alikes ran"
+    );
+    assert_eq!(
+        name_of(&mut env, &hobby).as_deref(),
+        Some("Hostile webhook")
+    );
+    assert_eq!(name_of(&mut env, &doomed), None);
 }

@@ -1,0 +1,214 @@
+//! A registration acts only for its registrant (issue 18, finding 3) and handle_webhook finds its
+//! server without guessing (finding 4): create_sync refuses a table the caller does not own; a
+//! call applies, and evaluates the expressions of, only the registrations of roles it acts for; a
+//! registered table dropped and made again by another role is skipped; a missing table shows in
+//! sync_status; another role's stripe_fdw server never makes a delivery fail, and no error sent
+//! back to the route names a server.
+//!
+//! Each test has a database of its own (the starter's tables, synced, with a webhook secret).
+
+mod hooks;
+mod race;
+mod starter;
+
+use e2e::*;
+use hooks::*;
+use race::*;
+use starter::*;
+
+/// A role of this test (roles are cluster-wide), with what a role that syncs needs.
+fn role(env: &mut Env, stem: &str) -> String {
+    let r = format!("{stem}_{}", env.s);
+    let key = env.key.clone();
+    env.exec(&format!(
+        "create role {r};
+         select stripe_fdw.grant_admin('{r}');
+         grant usage on schema {{s}} to {r};
+         grant select on all tables in schema {{s}} to {r};
+         grant create, usage on schema public to {r};
+         grant usage on foreign server {{server}} to {r};
+         create user mapping for {r} server {{server}} options (api_key '{key}', webhook_secret '{SECRET}');"
+    ));
+    r
+}
+
+#[test]
+fn create_sync_refuses_a_table_the_caller_does_not_own() {
+    let mut env = hooked(Catalog::Demo);
+    let owner = role(&mut env, "owner");
+    let intruder = role(&mut env, "intruder");
+    env.exec(&format!(
+        "create table public.accounts (id text primary key, name text);
+         alter table public.accounts owner to {owner};
+         grant all on public.accounts to {intruder};"
+    ));
+    env.exec(&format!("set role {intruder}"));
+    let err = env.error("select stripe_fdw.create_sync('public.accounts', '{s}.products')");
+    env.exec("reset role");
+    assert_eq!(err.code, "42501", "{err:?}");
+    assert!(err.message.contains("only the owner"), "{err:?}");
+    // Its owner may, and so may a member of the owner role.
+    env.exec(&format!(
+        "set role {owner}; select stripe_fdw.create_sync('public.accounts', '{{s}}.products'); reset role"
+    ));
+    let registrant = env.strings(
+        "select registrant || '/' || target_owner from stripe_fdw.sync_registry where target_name = 'accounts'",
+    );
+    assert_eq!(registrant, [format!("{owner}/{owner}")]);
+}
+
+#[test]
+fn a_call_never_runs_another_roles_registration() {
+    let mut env = hooked(Catalog::Demo);
+    let owner = role(&mut env, "owner");
+    let victim = role(&mut env, "victim");
+    // The owner's registration calls a function of the owner's: run by whoever syncs it.
+    env.exec(&format!(
+        "create table public.marker (who text);
+         grant insert on public.marker to public;
+         create function public.tell(t text) returns text language sql as
+           $f$ insert into public.marker values (current_user); select t $f$;
+         create table public.owned (id text primary key, name text);
+         alter table public.owned owner to {owner};
+         set role {owner};
+         select stripe_fdw.create_sync('public.owned', '{{s}}.products', '{{\"name\": \"public.tell(name)\"}}');
+         reset role;
+         grant all on public.owned to {victim};
+         grant all on public.products, public.prices to {victim};
+         alter role {victim} bypassrls;"
+    ));
+    env.exec("delete from public.marker");
+    env.exec(&format!(
+        "set role {victim}; call stripe_fdw.sync(); reset role"
+    ));
+    assert_eq!(
+        env.strings("select who from public.marker"),
+        Vec::<String>::new(),
+        "the owner's expression ran as the victim"
+    );
+    env.exec(&format!("set role {victim}"));
+    let seen: i64 = env
+        .query("select count(*) from stripe_fdw.sync_status where registered = 'public.owned'")[0]
+        .get(0);
+    env.exec("reset role");
+    assert_eq!(
+        seen, 0,
+        "sync_status shows only the registrations of roles the caller acts for"
+    );
+    env.exec(&format!("set role {victim}"));
+    let err = env.error("call stripe_fdw.sync('public.owned')");
+    env.exec("reset role");
+    assert_eq!(err.code, "42501", "{err:?}");
+    // The owner's own call runs it, as the owner.
+    env.exec(&format!(
+        "set role {owner}; call stripe_fdw.sync(); reset role"
+    ));
+    let who = env.strings("select distinct who from public.marker");
+    assert_eq!(who, [owner]);
+}
+
+#[test]
+fn a_registered_table_dropped_and_made_again_by_another_role_is_skipped() {
+    let mut env = hooked(Catalog::Demo);
+    let owner = role(&mut env, "owner");
+    let squatter = role(&mut env, "squatter");
+    env.exec(&format!(
+        "create table public.plans (id text primary key, name text);
+         alter table public.plans owner to {owner};
+         set role {owner};
+         select stripe_fdw.create_sync('public.plans', '{{s}}.products');
+         call stripe_fdw.sync();
+         drop table public.plans;
+         reset role;
+         create table public.marker (who text);
+         grant insert on public.marker to public;"
+    ));
+    // The table is missing: its registration is shown, and says so.
+    env.exec(&format!("set role {owner}"));
+    let why = env.strings(
+        "select coalesce(skipped, '') from stripe_fdw.sync_status where registered = 'public.plans'",
+    );
+    env.exec("reset role");
+    assert!(why[0].contains("missing"), "{why:?}");
+    // Someone else makes a table of that name, with a trigger that would act as whoever syncs.
+    env.exec(&format!(
+        "set role {squatter};
+         create table public.plans (id text primary key, name text);
+         create function public.grab() returns trigger language plpgsql as $f$
+         begin insert into public.marker values (current_user); return new; end $f$;
+         create trigger grab before insert or update on public.plans for each row execute function public.grab();
+         grant all on public.plans to {owner};
+         reset role;"
+    ));
+    env.notices.lock().expect("notices").clear();
+    env.exec(&format!(
+        "set role {owner}; call stripe_fdw.sync(); reset role"
+    ));
+    assert_eq!(
+        env.strings("select who from public.marker"),
+        Vec::<String>::new()
+    );
+    let notices = env.notices.lock().expect("notices").clone();
+    assert!(
+        notices.iter().any(|n| n.starts_with("WARNING")
+            && n.contains("public.plans")
+            && n.contains(&squatter)),
+        "{notices:?}"
+    );
+    let why = env.strings("select coalesce(skipped, '') from stripe_fdw.sync_status where registered = 'public.plans'");
+    assert!(why[0].contains("register it again"), "{why:?}");
+}
+
+#[test]
+fn another_roles_server_never_makes_a_delivery_fail_and_errors_name_no_server() {
+    let mut env = hooked(Catalog::Demo);
+    let evil = role(&mut env, "evil");
+    env.exec(&format!(
+        "grant usage on foreign data wrapper stripe_wrapper to {evil};
+         set role {evil};
+         create server evil1_{evil} foreign data wrapper stripe_wrapper options (api_url 'http://127.0.0.1:1/v1', webhook_secret 'whsec_evil');
+         create server evil2_{evil} foreign data wrapper stripe_wrapper options (api_url 'http://127.0.0.1:1/v1');
+         grant usage on foreign server evil1_{evil}, evil2_{evil} to public;
+         reset role;"
+    ));
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Still+delivered",
+    );
+    let evt = event_for(&env, "product.updated", &hobby);
+    let (payload, header) = env.fake.webhook(&evt, SECRET, None).expect("event");
+    let r = handle(&mut env, &payload, Some(&header), None).expect("applied");
+    assert_eq!(r["action"], "applied");
+    assert_eq!(
+        name_of(&mut env, &hobby).as_deref(),
+        Some("Still delivered")
+    );
+
+    // A refusal names no server.
+    let (payload, header) = env.fake.webhook(&evt, "whsec_wrong", None).expect("event");
+    let err = handle(&mut env, &payload, Some(&header), None).expect_err("refused");
+    assert_eq!(err.code, "28000", "{err:?}");
+    for name in [
+        &env.server,
+        &format!("evil1_{evil}"),
+        &format!("evil2_{evil}"),
+    ] {
+        assert!(!err.all_text().contains(name.as_str()), "{err:?}");
+    }
+
+    // Two servers the caller may use with the same secret: one endpoint shared, said so.
+    env.exec(&format!(
+        "create server twin foreign data wrapper stripe_wrapper options (api_url '{}', webhook_secret '{SECRET}')",
+        env.fake.base_url()
+    ));
+    let (payload, header) = env.fake.webhook(&evt, SECRET, None).expect("event");
+    let err = handle(&mut env, &payload, Some(&header), None).expect_err("ambiguous");
+    assert_eq!(err.code, "42725", "{err:?}");
+    assert!(!err.all_text().contains("twin"), "{err:?}");
+    let server = env.server.clone();
+    let named = handle(&mut env, &payload, Some(&header), Some(&server)).expect("named");
+    assert_eq!(named["action"], "duplicate");
+}
