@@ -60,23 +60,41 @@ as $$
      limit 1
 $$;
 
--- May the calling role act for role r: is it r, or a member of r that has its privileges? (A
--- role that no longer exists: no.)
+-- Does the calling role act for role r: is it r itself? Not merely a member of r: a member (a
+-- superuser above all) usually has more rights than r, and a registration's expressions, and the
+-- triggers of its table, must never run with more rights than its registrant's. A role that no
+-- longer exists: no.
+create function stripe_fdw._acts_for(r regrole) returns bool
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(r::oid operator(pg_catalog.=) (select x.oid from pg_catalog.pg_roles x where x.rolname = current_user), false)
+$$;
+
+-- The same for a role kept by name (a cache's owner).
 create function stripe_fdw._acts_for(r text) returns bool
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select exists (select from pg_catalog.pg_roles x where x.rolname = r)
-           and pg_catalog.pg_has_role(current_user, r, 'usage')
+    select stripe_fdw._acts_for(pg_catalog.to_regrole(pg_catalog.quote_ident(r)))
 $$;
 
--- The owner of a relation, by name.
-create function stripe_fdw._owner_of(rel regclass) returns text
+-- The owner of a relation.
+create function stripe_fdw._owner_of(rel regclass) returns regrole
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select pg_catalog.pg_get_userbyid(c.relowner)::text from pg_catalog.pg_class c where c.oid = rel
+    select c.relowner::regrole from pg_catalog.pg_class c where c.oid = rel
 $$;
+
+-- A role given grant_admin sees and writes only the caches it owns (a cache's owner decides which
+-- tables its refresh writes into); the extension's owner and superusers are not bound by it.
+alter table stripe_fdw.cache_registry enable row level security;
+create policy owner_only on stripe_fdw.cache_registry
+    using (stripe_fdw._acts_for(owner)) with check (stripe_fdw._acts_for(owner));
+alter table stripe_fdw.cache_schemas enable row level security;
+create policy owner_only on stripe_fdw.cache_schemas
+    using (stripe_fdw._acts_for(owner)) with check (stripe_fdw._acts_for(owner));
 
 -- Resolve a user-given cache name to its registry key: the exact key ('stripe_cache.products'),
 -- or a bare table name ('products') when exactly one cache has it.

@@ -174,10 +174,7 @@ declare
     hnt   text;
 begin
     call stripe_fdw._refresh_run(object, st, msg, det, hnt);
-    perform pg_catalog.set_config('search_path', saved, true);
-    if st is not null then
-        perform stripe_fdw._reraise(st, msg, det, hnt);
-    end if;
+    perform stripe_fdw._finish(saved, st, msg, det, hnt);
 end
 $$;
 

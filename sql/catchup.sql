@@ -184,10 +184,7 @@ declare
     hnt   text;
 begin
     call stripe_fdw._catch_up_run(server, st, msg, det, hnt);
-    perform pg_catalog.set_config('search_path', saved, true);
-    if st is not null then
-        perform stripe_fdw._reraise(st, msg, det, hnt);
-    end if;
+    perform stripe_fdw._finish(saved, st, msg, det, hnt);
 end
 $$;
 
@@ -262,10 +259,7 @@ begin
             st := c_st; msg := c_msg; det := c_det; hnt := c_hnt;
         end if;
     end if;
-    perform pg_catalog.set_config('search_path', saved, true);
-    if st is not null then
-        perform stripe_fdw._reraise(st, msg, det, hnt);
-    end if;
+    perform stripe_fdw._finish(saved, st, msg, det, hnt);
 end
 $$;
 

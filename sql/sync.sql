@@ -26,8 +26,8 @@ create table stripe_fdw.sync_registry (
     last_error_at timestamptz,
     skipped       text,          -- why the last call that met it could not apply it (its rights)
     skipped_at    timestamptz,
-    registrant    text not null default current_user,   -- the role that called create_sync
-    target_owner  text,          -- the table's owner then
+    registrant    regrole not null,  -- the role that called create_sync (kept by OID, dumped by name)
+    target_owner  regrole,       -- the table's owner then
     target_oid    oid,           -- the table then (informational: a dump and restore changes it)
     primary key (target_schema, target_name)
 );
@@ -59,6 +59,17 @@ as $$
       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
      where n.nspname = nsp and c.relname = rel_name
 $$;
+
+-- A role given grant_admin writes the registry, but only its own rows: a registration holds SQL
+-- (its columns' expressions) that runs when its registrant syncs, so no role may make or change
+-- one in another's name, nor record an owner it does not act for (create_sync checks that the
+-- table is the caller's; a row naming a table owned by someone else is skipped at every call).
+-- The extension's owner, and superusers, are not bound by it.
+alter table stripe_fdw.sync_registry enable row level security;
+create policy registrant_only on stripe_fdw.sync_registry
+    using (stripe_fdw._acts_for(registrant))
+    with check (stripe_fdw._acts_for(registrant)
+                and pg_catalog.pg_has_role(current_user, target_owner::oid, 'usage'));
 
 -- Raise an error again with the parts a handler caught (RAISE refuses a null option, and an empty
 -- DETAIL or HINT would still be shown).
@@ -267,9 +278,9 @@ begin
     if create_sync.target is null then
         raise exception 'stripe_fdw: the sync target must not be null' using errcode = '22004';
     end if;
-    -- Only the table's owner (or a member of its owner role) registers it: every later sync,
-    -- webhook and catch_up of it runs as a member of the registrant.
-    if not stripe_fdw._acts_for(stripe_fdw._owner_of(create_sync.target)) then
+    -- Only the table's owner (or a member of its owner role) registers it; every later sync,
+    -- webhook and catch_up applies it only when called by the registrant itself.
+    if not pg_catalog.pg_has_role(current_user, stripe_fdw._owner_of(create_sync.target)::oid, 'usage') then
         raise exception 'stripe_fdw: only the owner of % (role %) may register it for sync, not role %',
                         create_sync.target, stripe_fdw._owner_of(create_sync.target), current_user
             using errcode = '42501',
@@ -280,7 +291,8 @@ begin
     s := stripe_fdw._sync_name(create_sync.source);
     insert into stripe_fdw.sync_registry as g
            (target_schema, target_name, source_schema, source_name, columns, registrant, target_owner, target_oid)
-    values (t.nsp, t.rel_name, s.nsp, s.rel_name, coalesce(create_sync.columns, '{}'), current_user,
+    values (t.nsp, t.rel_name, s.nsp, s.rel_name, coalesce(create_sync.columns, '{}'),
+            pg_catalog.to_regrole(pg_catalog.quote_ident(current_user)),
             stripe_fdw._owner_of(create_sync.target), create_sync.target::oid)
     on conflict (target_schema, target_name) do update
        set source_schema = excluded.source_schema,
@@ -303,14 +315,14 @@ comment on function stripe_fdw.create_sync(regclass, regclass, jsonb) is
 -- another role), or all whose table exists (a table dropped by a migration keeps its registration
 -- for when it is back). Registrations of other roles are left out silently.
 create function stripe_fdw._sync_targets(p_target regclass default null)
-returns table (target regclass, source regclass, columns jsonb, source_name text, target_owner text)
+returns table (target regclass, source regclass, columns jsonb, source_name text, target_owner regrole)
 language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     t_nsp  text;
     t_name text;
-    who    text;
+    who    regrole;
 begin
     if p_target is not null then
         select n.nsp, n.rel_name into t_nsp, t_name from stripe_fdw._sync_name(p_target) n;
@@ -321,9 +333,9 @@ begin
                 using errcode = '42704',
                       hint = 'Register it with stripe_fdw.create_sync(target, source, columns).';
         elsif not stripe_fdw._acts_for(who) then
-            raise exception 'stripe_fdw: % is registered for sync by another role; only that role (or its members) syncs it', p_target
+            raise exception 'stripe_fdw: % is registered for sync by role %; only that role syncs it', p_target, who
                 using errcode = '42501',
-                      hint = 'Sync it as the role that registered it, or register it again as the table''s owner.';
+                      hint = pg_catalog.format('Sync it as %s (set role %s; or a connection as it), or register it again as yourself.', who, who);
         end if;
     end if;
     return query

@@ -216,10 +216,7 @@ declare
     saved text := stripe_fdw._pin();
 begin
     call stripe_fdw._sync_run(target, st, msg, det, hnt);
-    perform pg_catalog.set_config('search_path', saved, true);
-    if st is not null then
-        perform stripe_fdw._reraise(st, msg, det, hnt);
-    end if;
+    perform stripe_fdw._finish(saved, st, msg, det, hnt);
 end
 $$;
 
@@ -278,10 +275,7 @@ declare
     hnt   text;
 begin
     call stripe_fdw._refresh_all_run(st, msg, det, hnt);
-    perform pg_catalog.set_config('search_path', saved, true);
-    if st is not null then
-        perform stripe_fdw._reraise(st, msg, det, hnt);
-    end if;
+    perform stripe_fdw._finish(saved, st, msg, det, hnt);
 end
 $$;
 

@@ -25,6 +25,30 @@ as $$
      where c.oid = p_target
 $$;
 
+-- This session's temporary table p_name, made by the engine for the calling role: null when there
+-- is none; an error when one of that name is there that the engine did not make for it (another
+-- role's, as under a security definer function, or one with triggers or rules): the engine never
+-- writes into a temporary object someone else prepared.
+create function stripe_fdw._temp_table(p_name text) returns regclass
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    rel regclass := pg_catalog.to_regclass('pg_temp.' || pg_catalog.quote_ident(p_name));
+begin
+    if rel is null then
+        return null;
+    end if;
+    if stripe_fdw._owner_of(rel)::oid <> (select x.oid from pg_catalog.pg_roles x where x.rolname = current_user)
+       or exists (select from pg_catalog.pg_trigger t where t.tgrelid = rel)
+       or exists (select from pg_catalog.pg_rewrite r where r.ev_class = rel) then
+        raise exception 'stripe_fdw: a temporary table % that stripe_fdw did not make for role % is in the way', p_name, current_user
+            using errcode = '42P07', hint = pg_catalog.format('Drop it (drop table pg_temp.%I) and call again.', p_name);
+    end if;
+    return rel;
+end
+$$;
+
 -- The registered targets the calling role can sync (and their sources), one (p_target) or all.
 -- The others are skipped: a WARNING names each, and its registry row says why (when this role may
 -- write the registry). Never an error for everything: one target out of reach stops nothing else.
@@ -42,7 +66,7 @@ begin
         -- Dropped and made again by another role: never write into it with the registrant's rights.
         if why is null and g.target_owner is distinct from stripe_fdw._owner_of(g.target) then
             why := format('%s is owned by role %s now, not by role %s as when it was registered (register it again with create_sync)',
-                          g.target, stripe_fdw._owner_of(g.target), coalesce(g.target_owner, '(unknown)'));
+                          g.target, stripe_fdw._owner_of(g.target), coalesce(g.target_owner::text, '(unknown)'));
         end if;
         if why is null then
             target := g.target;
@@ -58,7 +82,7 @@ begin
         raise warning 'stripe_fdw: sync target % skipped: %', g.target, why
             using hint = 'Grant the role those rights, or sync as the role that owns the table.';
         -- Kept for the write: the registry is written only under the write lock.
-        if pg_catalog.to_regclass('pg_temp.stripe_fdw_skips') is null then
+        if stripe_fdw._temp_table('stripe_fdw_skips') is null then
             create temp table stripe_fdw_skips (rel oid primary key, why text) on commit drop;
         end if;
         insert into pg_temp.stripe_fdw_skips as k (rel, why) values (g.target::oid, why)
@@ -76,7 +100,7 @@ as $$
 declare
     k record;
 begin
-    if pg_catalog.to_regclass('pg_temp.stripe_fdw_skips') is null then
+    if stripe_fdw._temp_table('stripe_fdw_skips') is null then
         return;
     end if;
     perform stripe_fdw._write_lock();

@@ -37,6 +37,19 @@ begin
 end
 $$;
 
+-- The end of an entry point: give the caller its search_path back (saved by _pin()), then raise
+-- the error the call handed back, if any. No SET clause (it would undo the restore).
+create function stripe_fdw._finish(saved text, st text, msg text, det text, hnt text) returns void
+language plpgsql
+as $$
+begin
+    perform pg_catalog.set_config('search_path', saved, true);
+    if st is not null then
+        perform stripe_fdw._reraise(st, msg, det, hnt);
+    end if;
+end
+$$;
+
 -- The search_path the app's triggers see while the engine writes into its tables.
 create function stripe_fdw._caller_path() returns text
 language sql stable

@@ -386,6 +386,38 @@ as $$
                when 'object' then obj -> 'product' ->> 'id' end
 $$;
 
+-- The roles that registered sync targets taking p_object from server srv (row-level security
+-- hides other roles' registrations from the caller, not from this count).
+create function stripe_fdw._registrants(srv oid, p_object text) returns regrole[]
+language sql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(pg_catalog.array_agg(distinct g.registrant), '{}')
+      from stripe_fdw.sync_registry g
+      join pg_catalog.pg_foreign_table ft on ft.ftrelid = stripe_fdw._rel(g.source_schema, g.source_name)
+     where ft.ftserver = srv and 'object=' || p_object = any(ft.ftoptions)
+$$;
+
+-- A delivery applied by a role that acts for none of the registrations that take p_object from
+-- server srv, while other roles registered some, would be recorded and never applied by anyone:
+-- an error instead (the route answers 500 and Stripe retries once it is called as the right role).
+create function stripe_fdw._webhook_acts(srv oid, p_object text) returns void
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    who regrole[] := stripe_fdw._registrants(srv, p_object);
+begin
+    if pg_catalog.cardinality(who) > 0
+       and not exists (select from pg_catalog.unnest(who) r where stripe_fdw._acts_for(r)) then
+        raise exception 'stripe_fdw: role % applies none of the sync targets of % (they are registered by %)',
+                        current_user, p_object, pg_catalog.array_to_string(who, ', ')
+            using errcode = '42501',
+                  hint = 'Call handle_webhook as the role that registered them: connect as it, or through a security definer function it owns (docs/webhooks.md).';
+    end if;
+end
+$$;
+
 -- The work of handle_webhook (below), with search_path pinned. Reads Stripe first, then takes the
 -- write lock for the write and the record: a delivery never waits for another writer's reads.
 create function stripe_fdw._handle_webhook(payload text, stripe_signature text, server text)
@@ -414,6 +446,7 @@ begin
     end if;
     obj := case when etype like 'product.%' then 'products' when etype like 'price.%' then 'prices' end;
     if obj is not null then
+        perform stripe_fdw._webhook_acts(srv, obj);
         -- Stripe delivers at least once and in any order: apply what Stripe holds now, not the
         -- event's copy (one retrieve).
         steps := stripe_fdw._read_objects(srv, obj, array[ev #>> '{data,object,id}']);

@@ -85,14 +85,16 @@ fn a_role_with_create_on_public_cannot_run_code_as_the_superuser_who_refreshes()
 
     // Every function of the extension pins search_path; a procedure that COMMITs (PostgreSQL
     // forbids that with a SET clause), and an entry point that records the caller's search_path
-    // for the app's triggers, pins it with stripe_fdw._pin() before its body runs.
+    // for the app's triggers, pins it with stripe_fdw._pin() before its body runs (and gives it
+    // back with stripe_fdw._finish(), whose body is all qualified).
     let unpinned = env.strings(
         "select p.oid::regprocedure::text from pg_proc p
            join pg_depend d on d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
            join pg_extension e on e.oid = d.refobjid and e.extname = 'stripe_fdw'
           where not coalesce('search_path=pg_catalog, pg_temp' = any(p.proconfig), false)
             and not (p.prosrc like '%saved text := stripe_fdw._pin();%begin%')
-            and p.oid <> 'stripe_fdw._pin()'::regprocedure
+            and p.oid not in ('stripe_fdw._pin()'::regprocedure,
+                              'stripe_fdw._finish(text,text,text,text,text)'::regprocedure)
           order by 1",
     );
     assert_eq!(unpinned, Vec::<String>::new());

@@ -52,7 +52,7 @@ fn create_sync_refuses_a_table_the_caller_does_not_own() {
         "set role {owner}; select stripe_fdw.create_sync('public.accounts', '{{s}}.products'); reset role"
     ));
     let registrant = env.strings(
-        "select registrant || '/' || target_owner from stripe_fdw.sync_registry where target_name = 'accounts'",
+        "select registrant::text || '/' || target_owner::text from stripe_fdw.sync_registry where target_name = 'accounts'",
     );
     assert_eq!(registrant, [format!("{owner}/{owner}")]);
 }
@@ -155,7 +155,11 @@ fn a_registered_table_dropped_and_made_again_by_another_role_is_skipped() {
             && n.contains(&squatter)),
         "{notices:?}"
     );
-    let why = env.strings("select coalesce(skipped, '') from stripe_fdw.sync_status where registered = 'public.plans'");
+    env.exec(&format!("set role {owner}"));
+    let why = env.strings(
+        "select coalesce(skipped, '') from stripe_fdw.sync_status where registered = 'public.plans'",
+    );
+    env.exec("reset role");
     assert!(why[0].contains("register it again"), "{why:?}");
 }
 
@@ -211,4 +215,190 @@ fn another_roles_server_never_makes_a_delivery_fail_and_errors_name_no_server() 
     let server = env.server.clone();
     let named = handle(&mut env, &payload, Some(&header), Some(&server)).expect("named");
     assert_eq!(named["action"], "duplicate");
+}
+
+#[test]
+fn a_security_definer_wrapper_owned_by_the_registrant_applies_a_delivery_for_another_role() {
+    let mut env = hooked(Catalog::Demo);
+    let api = role(&mut env, "service");
+    // The route's role is not the registrant: alone it would apply nothing of the registrant's.
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Via+wrapper",
+    );
+    let evt = event_for(&env, "product.updated", &hobby);
+    let mut db = session(&env);
+    db.batch_execute(&format!("set role {api}"))
+        .expect("set role");
+    let err = deliver_in(&mut db, &env, &evt).expect_err("applies nothing: an error, not a record");
+    assert!(
+        err.contains("42501") && err.contains("registered by"),
+        "{err}"
+    );
+    let recorded: i64 = env.query(&format!(
+        "select count(*) from stripe_fdw.webhook_events where id = '{evt}'"
+    ))[0]
+        .get(0);
+    assert_eq!(recorded, 0, "a delivery nobody applied is not recorded");
+    // docs/supabase.md: a security definer function owned by the registrant.
+    env.exec(&format!(
+        "create function public.stripe_webhook(payload text, signature text) returns jsonb
+           language sql security definer set search_path = ''
+           as $f$ select stripe_fdw.handle_webhook(payload, signature) $f$;
+         revoke execute on function public.stripe_webhook(text, text) from public;
+         grant execute on function public.stripe_webhook(text, text) to {api};"
+    ));
+    let (payload, header) = env.fake.webhook(&evt, SECRET, None).expect("event");
+    let r: serde_json::Value = db
+        .query_one("select public.stripe_webhook($1, $2)", &[&payload, &header])
+        .map(|row| row.get(0))
+        .expect("applied through the wrapper");
+    assert_eq!(r["action"], "applied");
+    assert_eq!(name_of(&mut env, &hobby).as_deref(), Some("Via wrapper"));
+}
+
+#[test]
+fn a_role_without_grant_admin_can_call_nothing_that_writes() {
+    let mut env = hooked(Catalog::Demo);
+    let anon = format!("anon_{}", env.s);
+    env.exec(&format!("create role {anon}"));
+    for call in [
+        "call stripe_fdw.sync()",
+        "call stripe_fdw.catch_up()",
+        "call stripe_fdw.refresh_cache()",
+        "call stripe_fdw.run_scheduled()",
+        "select stripe_fdw.handle_webhook('{}', 't=1,v1=00')",
+        "select stripe_fdw.create_sync('public.products', '{s}.products')",
+    ] {
+        env.exec(&format!("set role {anon}"));
+        let err = env.error(call);
+        env.exec("reset role");
+        assert_eq!(err.code, "42501", "{call}: {err:?}");
+    }
+}
+
+#[test]
+fn a_superuser_or_a_member_never_runs_a_registration_of_another_role() {
+    let mut env = hooked(Catalog::Demo);
+    let mallory = role(&mut env, "mallory");
+    // Mallory's own, legitimate registration, whose expression would make her a superuser if it
+    // ran as one.
+    env.exec(&format!(
+        "create table public.mine (id text primary key, note text);
+         alter table public.mine owner to {mallory};
+         create function public.promote(t text) returns text language plpgsql as
+           $f$ begin
+             if pg_catalog.current_setting('is_superuser') = 'on' then
+               execute 'alter role {mallory} superuser';
+             end if;
+             return t;
+           end $f$;
+         set role {mallory};
+         select stripe_fdw.create_sync('public.mine', '{{s}}.products', '{{\"note\": \"public.promote(name)\"}}');
+         reset role;
+         grant {mallory} to current_user;"
+    ));
+    // The superuser, also a member of mallory now, syncs everything of its own.
+    env.exec("call stripe_fdw.sync()");
+    let superuser: bool = env.query(&format!(
+        "select rolsuper from pg_roles where rolname = '{mallory}'"
+    ))[0]
+        .get(0);
+    assert!(!superuser, "mallory's expression ran as the superuser");
+    let rows: i64 = env.query("select count(*) from public.mine")[0].get(0);
+    assert_eq!(rows, 0, "not applied: only mallory applies it");
+}
+
+#[test]
+fn a_role_given_grant_admin_cannot_write_another_roles_registration() {
+    let mut env = hooked(Catalog::Demo);
+    let mallory = role(&mut env, "mallory");
+    env.exec(&format!("set role {mallory}"));
+    // The starter's registrations are the superuser's: hidden, and out of reach.
+    let seen: i64 = env.query("select count(*) from stripe_fdw.sync_registry")[0].get(0);
+    assert_eq!(seen, 0);
+    env.exec(
+        "update stripe_fdw.sync_registry set columns = '{\"name\": \"''pwned''\"}' where target_name = 'products'",
+    );
+    let forged = env.error(
+        "insert into stripe_fdw.sync_registry (target_schema, target_name, source_schema, source_name, columns, registrant, target_owner)
+         values ('public', 'products', '{s}', 'products', '{}', 'postgres', 'postgres')",
+    );
+    env.exec("reset role");
+    assert_eq!(forged.code, "42501", "{forged:?}");
+    let columns = env.strings(
+        "select columns::text from stripe_fdw.sync_registry where target_name = 'products'",
+    );
+    assert_eq!(columns.len(), 1);
+    assert!(!columns[0].contains("pwned"), "{columns:?}");
+}
+
+#[test]
+fn a_temporary_table_prepared_by_the_caller_is_never_written_by_a_security_definer_call() {
+    let mut env = hooked(Catalog::Demo);
+    let owner = role(&mut env, "owner");
+    let caller = format!("caller_{}", env.s);
+    // The owner's registration it cannot use (so the engine records a skip), and a wrapper.
+    env.exec(&format!(
+        "create role {caller};
+         create schema hidden;
+         grant usage on schema hidden to {owner};
+         create table hidden.t (id text primary key, name text);
+         alter table hidden.t owner to {owner};
+         set role {owner};
+         select stripe_fdw.create_sync('hidden.t', '{{s}}.products');
+         create function public.resync() returns void language plpgsql security definer set search_path = ''
+           as $f$ begin perform pg_catalog.count(*) from stripe_fdw.sync_status; call stripe_fdw.sync(); end $f$;
+         reset role;
+         revoke usage on schema hidden from {owner};
+         grant execute on function public.resync() to {caller};
+         create table public.marker (who text);
+         grant insert on public.marker to public;"
+    ));
+    let mut db = session(&env);
+    let prepared = db.batch_execute(&format!(
+        "set role {caller};
+         create temp table stripe_fdw_skips (rel oid primary key, why text);
+         grant all on pg_temp.stripe_fdw_skips to public;
+         create function pg_temp.grab() returns trigger language plpgsql as $f$
+         begin insert into public.marker values (current_user); return null; end $f$;
+         create trigger grab before insert or delete on pg_temp.stripe_fdw_skips
+           for each statement execute function pg_temp.grab();"
+    ));
+    prepared
+        .map_err(|e| describe(&e))
+        .expect("the caller's own temp table");
+    let r = db.batch_execute("select public.resync()");
+    let err = r.map_err(|e| describe(&e)).expect_err("refused");
+    assert!(err.contains("did not make"), "{err}");
+    assert_eq!(
+        env.strings("select who from public.marker"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_registrant_renamed_keeps_its_registrations() {
+    let mut env = hooked(Catalog::Demo);
+    let owner = role(&mut env, "owner");
+    env.exec(&format!(
+        "create table public.kept (id text primary key, name text);
+         alter table public.kept owner to {owner};
+         set role {owner};
+         select stripe_fdw.create_sync('public.kept', '{{s}}.products');
+         reset role;
+         alter role {owner} rename to {owner}_2;
+         set role {owner}_2;
+         call stripe_fdw.sync();
+         reset role;"
+    ));
+    let rows: i64 = env.query("select count(*) from public.kept")[0].get(0);
+    assert!(rows > 0, "the renamed registrant's sync applied it");
+    let registrant = env.strings(
+        "select registrant::text from stripe_fdw.sync_registry where target_name = 'kept'",
+    );
+    assert_eq!(registrant, [format!("{owner}_2")]);
 }
