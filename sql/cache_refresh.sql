@@ -71,12 +71,12 @@ begin
         end if;
         return array[k];
     end if;
-    -- Forget caches whose rows table was dropped (a dropped view alone: create_cache() makes it
-    -- again over the same rows).
-    delete from stripe_fdw.cache_registry r
-     where not exists (select from pg_catalog.pg_class c where c.oid = r.storage);
+    -- Caches whose rows table was dropped are left out (and forgotten by _refresh_run, under the
+    -- write lock); a dropped view alone: create_cache() makes it again over the same rows.
     return (select coalesce(array_agg(r.object order by r.stale_since nulls last, r.object), '{}')
-              from stripe_fdw.cache_registry r where stripe_fdw._acts_for(r.owner));
+              from stripe_fdw.cache_registry r
+             where stripe_fdw._acts_for(r.owner)
+               and exists (select from pg_catalog.pg_class c where c.oid = r.storage));
 end
 $$;
 
@@ -149,6 +149,13 @@ begin
             perform stripe_fdw._pin();
         end if;
     end loop;
+    if p_object is null then
+        -- Forget the caller's caches whose rows table was dropped.
+        perform stripe_fdw._write_lock();
+        delete from stripe_fdw.cache_registry r
+         where stripe_fdw._acts_for(r.owner)
+           and not exists (select from pg_catalog.pg_class c where c.oid operator(pg_catalog.=) r.storage);
+    end if;
     if err_state is not null and pg_catalog.cardinality(failed) operator(pg_catalog.>) 1 then
         err_detail := pg_catalog.concat_ws(E'\n', nullif(err_detail, ''),
                           'stripe_fdw: caches that failed to refresh: ' operator(pg_catalog.||) pg_catalog.array_to_string(failed, ', '));

@@ -108,10 +108,17 @@ begin
                 union all
                 select %3$s, false, true, false
                   from %5$s t
-                 where %7$s and not exists (select from pg_temp.%4$I s where %2$s = %3$s)) x
+                 where %7$s and not exists (select from pg_temp.%4$I s where %2$s = %3$s)
+                union all
+                -- An id read and found gone, that the target does not hold either: nothing to
+                -- write, but the read is known (so an older read that saw it cannot bring it in).
+                select i::%8$s, false, false, false
+                  from pg_catalog.unnest($1) i
+                 where not exists (select from pg_temp.%4$I s where (%2$s)::pg_catalog.text = i)
+                   and not exists (select from %5$s t where (%3$s)::pg_catalog.text = i)) x
           left join stripe_fdw.read_stamps rs on rs.rel = $4 and rs.id = x.k::pg_catalog.text
           left join stripe_fdw.full_reads f on f.rel = $4
-        $q$, p_act, key_s, key_t, s.map, s.target, s.differ, scope)
+        $q$, p_act, key_s, key_t, s.map, s.target, s.differ, scope, s.key_typ)
         using p_ids, s.read_to, s.read_from, s.target::oid;
 end
 $$;

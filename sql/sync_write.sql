@@ -264,7 +264,7 @@ $$;
 -- under the write lock: classify each id (sql/sync_stamps.sql), read again the ids in conflict and
 -- the rows that hold a unique value the read moves, then write what applies and record the
 -- stamps. A target without a key has its rows replaced, unless a newer full read is applied
--- already (and is read again whole when the two overlap). Readers are not blocked (the targets
+-- already (or one that overlaps it: then it is kept, and marked stale when it is a cache). Readers are not blocked (the targets
 -- are locked against other writers only). Any error leaves the caller's transaction (or
 -- subtransaction) to roll back: the message says which target and what was being done (p_what:
 -- 'sync', 'cache refresh'), PostgreSQL's detail names the row and the constraint.
@@ -291,6 +291,8 @@ declare
     fr    stripe_fdw.full_reads;
     r     bigint[];
     path  text := stripe_fdw._caller_path();
+    deferred       text;
+    deferred_again text;
     doing text;
     st    text;
     msg   text;
@@ -303,7 +305,29 @@ begin
             names[i] := stripe_fdw._qname(p_steps[i].target);
             doing := format('locking %s', p_steps[i].target);
             execute format('lock table %s in share row exclusive mode', names[i]);
+            -- Row-level security that applies to this role could hide rows from the comparison
+            -- (a delete that never happens, an insert that collides): refuse, never a silent 0.
+            if pg_catalog.row_security_active(p_steps[i].target) then
+                raise exception 'stripe_fdw: row-level security applies to role % on %: the engine must see and write every row',
+                                current_user, p_steps[i].target
+                    using errcode = '42501',
+                          hint = 'Nothing was applied. Sync as a role with BYPASSRLS (Supabase''s postgres, service_role), '
+                                 || 'or as the table''s owner without FORCE ROW LEVEL SECURITY (docs/sync.md).';
+            end if;
         end loop;
+        -- Deferred foreign keys of these tables are checked as each statement runs, so that a
+        -- violation is this write's error (one group's, recorded) and not a COMMIT's.
+        select string_agg(format('%I.%I', n.nspname, c.conname), ', '),
+               string_agg(format('%I.%I', n.nspname, c.conname), ', ') filter (where c.condeferred)
+          into deferred, deferred_again
+          from pg_catalog.pg_constraint c
+          join pg_catalog.pg_namespace n on n.oid = c.connamespace
+         where c.condeferrable
+           and (c.conrelid = any(array(select x.target::oid from pg_catalog.unnest(p_steps) x))
+                or c.confrelid = any(array(select x.target::oid from pg_catalog.unnest(p_steps) x)));
+        if deferred is not null then
+            execute 'set constraints ' || deferred || ' immediate';
+        end if;
         for i in 1 .. k loop
             s := p_steps[i];
             doing := format('comparing %s with what it holds', s.target);
@@ -313,9 +337,16 @@ begin
                     skp[i] := s.staged;      -- a newer read is applied already
                     older[i] := true;
                 elsif fr.read_to >= s.read_from then
-                    s2 := stripe_fdw._sync_stage_one(s.target, s.source, s.spec, null, null, null, s.depth, s.diagnose);
-                    p_steps[i] := s2;
-                    rer[i] := s2.staged;
+                    -- Two whole reads overlap and rows cannot be told apart: which is newer is
+                    -- unknown, and reading it all again would hold the write lock across a
+                    -- read. Keep the rows, and mark the cache stale: its next refresh settles it.
+                    skp[i] := s.staged;
+                    older[i] := true;
+                    perform stripe_fdw._count('conflicts', 1);
+                    update stripe_fdw.cache_registry r
+                       set stale_since = coalesce(r.stale_since, pg_catalog.clock_timestamp()),
+                           marked_at = pg_catalog.clock_timestamp()
+                     where r.storage = s.target;
                 end if;
                 continue;
             end if;
@@ -378,6 +409,9 @@ begin
             continue when older[i];
             perform stripe_fdw._sync_stamp(p_steps[i], acts[i]);
         end loop;
+        if deferred_again is not null then
+            execute 'set constraints ' || deferred_again || ' deferred';
+        end if;
     exception when others then
         get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
         if st = '23503' and doing like 'deleting%' and p_what = 'sync' then

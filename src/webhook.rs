@@ -63,8 +63,7 @@ fn report(code: PgSqlErrorCode, message: String, hint: Option<&str>) -> Raise {
     })
 }
 
-/// A foreign server's name and parsed options.
-/// The server's name, options and owner.
+/// The server's name, options and owner, when the calling role has USAGE on it.
 fn server(oid: Oid) -> Result<(String, ServerOptions, Oid), Raise> {
     unsafe {
         let srv = pg_sys::GetForeignServerExtended(oid, pg_sys::FSV_MISSING_OK as u16);
@@ -81,6 +80,19 @@ fn server(oid: Oid) -> Result<(String, ServerOptions, Oid), Raise> {
         let name = CStr::from_ptr((*srv).servername)
             .to_string_lossy()
             .into_owned();
+        // Its key and webhook secret are used only for roles that may use the server.
+        let acl = pg_sys::pg_foreign_server_aclcheck(
+            oid,
+            pg_sys::GetUserId(),
+            pg_sys::ACL_USAGE as pg_sys::AclMode,
+        );
+        if acl != pg_sys::AclResult::ACLCHECK_OK {
+            return Err(report(
+                PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                format!("stripe_fdw: permission denied for foreign server {name}"),
+                Some("Grant this role USAGE on the server (grant usage on foreign server ... to ...), or call as its owner."),
+            ));
+        }
         let opts = ServerOptions::parse(&options_map((*srv).options))
             .map_err(|e| Raise::from(FdwError::from(e)))?;
         Ok((name, opts, (*srv).owner))

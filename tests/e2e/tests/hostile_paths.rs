@@ -151,7 +151,10 @@ fn a_hostile_session_never_runs_its_code_in_stripe_fdws_sql() {
     let (intruder, mut intruder_db) = hostile_role(&mut s, "intruder");
     s.admin_sql(&format!("grant anon to {intruder}"));
     let (ops, mut ops_db) = hostile_role(&mut s, "ops");
-    s.admin_sql(&format!("select stripe_fdw.grant_admin('{ops}')"));
+    // An operator of the app: it runs the engine's calls, and may use the server.
+    s.admin_sql(&format!(
+        "select stripe_fdw.grant_admin('{ops}'); grant usage on foreign server shared_server to {ops}"
+    ));
     let server = "(select oid from pg_catalog.pg_foreign_server
                     where srvname operator(pg_catalog.=) 'shared_server')";
 

@@ -259,3 +259,73 @@ fn refresh_x_webhook_a_change_marked_while_a_refresh_read_keeps_the_cache_stale(
         .get(0);
     assert!(!stale);
 }
+
+/// A product created and deleted while a delivery of its product.created read it: the delete's
+/// read found nothing to delete, and the older read must still not bring it in.
+#[test]
+fn a_product_created_and_deleted_while_a_webhook_read_it_does_not_come_in() {
+    let mut env = hooked(Catalog::Demo);
+    let brief = create(&env, "/products", "name=Brief");
+    let created = event_for(&env, "product.created", &brief);
+
+    hold_next(&env, "/v1/products");
+    let late = spawn_delivery(&env, &created);
+    wait_parked(&env, 1);
+    let (status, _) = env.stripe("DELETE", &format!("/products/{brief}"), "");
+    assert_eq!(status, 200);
+    let deleted = event_for(&env, "product.deleted", &brief);
+    assert_eq!(deliver(&mut env, &deleted)["action"], "applied");
+    finish(&env, late);
+
+    assert_eq!(name_of(&mut env, &brief), None, "it never comes in");
+    assert!(drift(&mut env, "products").is_empty());
+}
+
+/// The same with a sync that listed the product before it was deleted.
+#[test]
+fn a_product_created_and_deleted_while_a_sync_read_does_not_come_in() {
+    let mut env = hooked(Catalog::Demo);
+    let brief = create(&env, "/products", "name=Brief");
+
+    hold_next(&env, "/v1/products");
+    let sync = spawn_sql(&env, "call stripe_fdw.sync()");
+    wait_parked(&env, 1);
+    let (status, _) = env.stripe("DELETE", &format!("/products/{brief}"), "");
+    assert_eq!(status, 200);
+    for kind in ["product.created", "product.deleted"] {
+        let evt = event_for(&env, kind, &brief);
+        assert_eq!(deliver(&mut env, &evt)["action"], "applied", "{kind}");
+    }
+    finish(&env, sync);
+
+    assert_eq!(name_of(&mut env, &brief), None, "it never comes in");
+    assert!(drift(&mut env, "products").is_empty());
+}
+
+/// A refresh that forgets a dropped cache does so under the write lock: a webhook marking that
+/// cache stale at the same time never deadlocks with it.
+#[test]
+fn refresh_x_webhook_with_a_dropped_cache_never_deadlocks() {
+    let mut env = hooked(Catalog::Demo);
+    env.exec("select stripe_fdw.create_cache('{s}', '{s}_cache'); call stripe_fdw.refresh_cache()");
+    let rows = env.strings(&format!(
+        "select storage::text from stripe_fdw.cache_registry where object = '{}'",
+        cache(&env)
+    ));
+    env.exec(&format!("drop table {} cascade", rows[0]));
+    let hobby = product_id(&mut env, "Hobby");
+
+    hold_next(&env, "/v1/prices");
+    let refresh = spawn_sql(&env, "call stripe_fdw.refresh_cache()");
+    wait_parked(&env, 1);
+    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Marked");
+    let evt = event_for(&env, "product.updated", &hobby);
+    assert_eq!(deliver(&mut env, &evt)["action"], "applied");
+    finish(&env, refresh);
+    let left: i64 = env.query(&format!(
+        "select count(*) from stripe_fdw.cache_registry where object = '{}'",
+        cache(&env)
+    ))[0]
+        .get(0);
+    assert_eq!(left, 0, "the dropped cache is forgotten");
+}

@@ -402,3 +402,23 @@ fn a_registrant_renamed_keeps_its_registrations() {
     );
     assert_eq!(registrant, [format!("{owner}_2")]);
 }
+
+#[test]
+fn the_events_and_the_webhook_check_use_a_servers_key_only_for_roles_that_may_use_it() {
+    let mut env = hooked(Catalog::Demo);
+    env.exec("alter server {server} options (add api_key 'sk_test_fake_key')");
+    let outsider = format!("outsider_{}", env.s);
+    env.exec(&format!(
+        "create role {outsider}; select stripe_fdw.grant_admin('{outsider}');"
+    ));
+    env.exec(&format!("set role {outsider}"));
+    let events = env.error(
+        "select * from stripe_fdw._stripe_events((select oid from pg_foreign_server where srvname = '{server}'), null, true)",
+    );
+    let verify = env.error(
+        "select stripe_fdw._verify_webhook((select oid from pg_foreign_server where srvname = '{server}'), '{}', 't=1,v1=00')",
+    );
+    env.exec("reset role");
+    assert_eq!(events.code, "42501", "{events:?}");
+    assert_eq!(verify.code, "42501", "{verify:?}");
+}

@@ -104,6 +104,15 @@ create trigger log_write after insert or update or delete on public.s_products
   for each row execute function public.log_write();
 create trigger log_write after insert or update or delete on public.s_prices
   for each row execute function public.log_write();
+-- Every event the engine accepts, in the same order as the row writes (it records them under the
+-- write lock): a product.deleted logged before an insert of that product means it came back.
+create function public.log_event() returns trigger language plpgsql as $f$
+begin
+  insert into public.write_log (tbl, id, op) values ('event', new.id, new.type);
+  return new;
+end $f$;
+create trigger log_event after insert on stripe_fdw.webhook_events
+  for each row execute function public.log_event();
 "#;
 
 /// What the workers met: calls made and errors by kind.
@@ -271,10 +280,30 @@ fn every_writer_at_once_never_goes_back_and_never_deadlocks() {
     let mut gone: HashSet<(String, String)> = HashSet::new();
     let mut backwards = Vec::new();
     let mut resurrected = Vec::new();
+    // Which product each product.deleted event is of.
+    let deleted_by: BTreeMap<String, String> = env
+        .fake
+        .events()
+        .iter()
+        .filter(|e| e["type"] == "product.deleted")
+        .filter_map(|e| {
+            Some((
+                e["id"].as_str()?.to_string(),
+                e["data"]["object"]["id"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
     for r in &log {
         let key = (r.get::<_, String>(0), r.get::<_, String>(1));
         let op: String = r.get(2);
         let c: i64 = r.get(3);
+        if key.0 == "event" {
+            if let Some(product) = deleted_by.get(&key.1) {
+                gone.insert(("s_products".to_string(), product.clone()));
+                last.remove(&("s_products".to_string(), product.clone()));
+            }
+            continue;
+        }
         if op == "DELETE" {
             gone.insert(key.clone());
             last.remove(&key);

@@ -163,12 +163,13 @@ fn a_lookup_key_moved_between_prices_applies_in_one_sync_and_by_webhook_in_any_o
 }
 
 #[test]
-fn a_write_row_level_security_hides_is_an_error_that_names_the_target_never_a_silent_zero() {
+fn row_level_security_on_a_target_is_an_error_that_names_it_never_a_silent_zero() {
     let mut env = hooked(Catalog::Demo);
     let key = env.key.clone();
     let role = format!("rls_{}", env.s);
     // A role that syncs two tables it owns: public.plain, and public.shown, whose policies
-    // (forced on its owner too) let it see every row but change only some.
+    // (forced on its owner too) let it see every row but change only some: the engine could
+    // not tell what they hide, so it refuses the table.
     env.exec(&format!(
         "delete from stripe_fdw.sync_registry;
          create role {role};
@@ -190,9 +191,6 @@ fn a_write_row_level_security_hides_is_an_error_that_names_the_target_never_a_si
          select stripe_fdw.create_sync('public.plain', '{{s}}.products');
          select stripe_fdw.create_sync('public.shown', '{{s}}.products');
          reset role;"
-    ));
-    env.exec(&format!(
-        "set role {role}; call stripe_fdw.sync(); reset role"
     ));
     let hobby = product_id(&mut env, "Hobby");
     stripe_ok(
@@ -399,4 +397,39 @@ fn the_engines_own_statements_ignore_a_hostile_search_path_while_they_write() {
         Some("Hostile webhook")
     );
     assert_eq!(name_of(&mut env, &doomed), None);
+}
+
+#[test]
+fn a_deferred_foreign_key_of_the_app_fails_its_own_group_not_the_commit() {
+    let mut env = hooked(Catalog::Demo);
+    let doomed = create(&env, "/products", "name=Ordered");
+    env.exec(
+        "create table public.products_copy (id text primary key, name text);
+         select stripe_fdw.create_sync('public.products_copy', '{s}.products');
+         call stripe_fdw.sync();",
+    );
+    env.exec(&format!(
+        "create table public.orders (id int primary key,
+             product_id text references public.products deferrable initially deferred);
+         insert into public.orders values (1, '{doomed}');"
+    ));
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Copied");
+    let (status, _) = env.stripe("DELETE", &format!("/products/{doomed}"), "");
+    assert_eq!(status, 200);
+
+    let err = env.error("call stripe_fdw.sync()");
+    assert_eq!(err.code, "23503", "{err:?}");
+    assert!(
+        err.message.contains("stripe_fdw: sync failed"),
+        "the engine's error: {err:?}"
+    );
+    let copied = env.strings(&format!(
+        "select name from public.products_copy where id = '{hobby}'"
+    ));
+    assert_eq!(copied, ["Copied"], "the unrelated target was applied");
+    let recorded = env.strings(
+        "select coalesce(last_error, '') from stripe_fdw.sync_status where target = 'public.products'::regclass",
+    );
+    assert!(recorded[0].contains("orders"), "{recorded:?}");
 }
