@@ -47,8 +47,8 @@ setup:
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "setup: installing Debian packages:$$missing"; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends $$missing; \
 	else echo 'setup: Debian packages present'; fi
 	@set -eu; \
 	if [ "$$(cargo pgrx --version 2>/dev/null)" = 'cargo-pgrx $(PGRX_VERSION)' ]; then \
@@ -102,8 +102,8 @@ example-setup:
 	@set -eu; \
 	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
 	  echo 'example-setup: installing Debian packages: nodejs npm'; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends nodejs npm; \
 	fi; \
 	node -e 'const [a, b] = process.versions.node.split(".").map(Number); if (a < 18 || (a === 18 && b < 18)) process.exit(1)' \
 	  || { echo "example-setup: node $$(node --version) is older than 18.18 (Next.js 15 needs it)" >&2; exit 1; }; \
@@ -116,8 +116,8 @@ example-browser:
 	  echo 'example-browser: chromium present'; \
 	else \
 	  echo 'example-browser: installing Debian package: chromium'; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q; \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -q; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q --no-install-recommends chromium; \
 	fi
 
 example: setup example-setup install-debug

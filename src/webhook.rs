@@ -18,7 +18,7 @@ use serde_json::Value;
 use std::ffi::CStr;
 use stripe_fdw_core::client::{Client, ClientConfig};
 use stripe_fdw_core::options::{parse_webhook_secret_options, ServerOptions, WebhookSecretOptions};
-use stripe_fdw_core::webhook::{verify, SignatureError};
+use stripe_fdw_core::webhook::{key_livemode, verify, SignatureError};
 use stripe_fdw_core::StripeError;
 
 /// The event types catch_up() applies (Stripe's `types[]` takes exact names, at most 20).
@@ -194,7 +194,42 @@ fn verify_event(server_oid: Oid, payload: &str, header: Option<&str>) -> Result<
             Some("Pass the raw request body unchanged."),
         ));
     }
+    wrong_mode(&event, server_oid, &name, &opts, owner)?;
     Ok(event)
+}
+
+/// One endpoint per environment: an event of live mode never reaches a database keyed for test
+/// mode, nor the other way round (when the key's prefix says its mode). Nothing is written.
+fn wrong_mode(
+    event: &Value,
+    server_oid: Oid,
+    name: &str,
+    opts: &ServerOptions,
+    owner: Oid,
+) -> Result<(), Raise> {
+    let Some(live) = event.get("livemode").and_then(Value::as_bool) else {
+        return Ok(());
+    };
+    let user = unsafe { pg_sys::GetUserId() };
+    // A key that cannot be read is the retrieve's error to report, later.
+    let Ok(key) = secrets::api_key(server_oid, name, &opts.secret, user, owner) else {
+        return Ok(());
+    };
+    match key_livemode(&key) {
+        Some(key_live) if key_live != live => {
+            let mode = |l: bool| if l { "live" } else { "test" };
+            Err(report(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!(
+                    "stripe_fdw: webhook refused: a {}-mode event reached a database whose API key is a {}-mode key",
+                    mode(live),
+                    mode(key_live)
+                ),
+                Some("One endpoint per environment: register this database's endpoint in the mode of its key, with that endpoint's signing secret, and remove this URL from the other mode's endpoints."),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn stripe_err(e: StripeError) -> Raise {

@@ -128,6 +128,17 @@ pub fn verify(
     Ok(parsed.t)
 }
 
+/// The mode of the account an API key belongs to: `Some(true)` for a live key (`sk_live_`,
+/// `rk_live_`), `Some(false)` for a test key (`sk_test_`, `rk_test_`), None when the prefix says
+/// neither (a key of another form: no check is made).
+pub fn key_livemode(key: &str) -> Option<bool> {
+    match key.get(..8) {
+        Some("sk_live_") | Some("rk_live_") => Some(true),
+        Some("sk_test_") | Some("rk_test_") => Some(false),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 #[path = "webhook_tests.rs"]
 mod tests;

@@ -186,3 +186,19 @@ fn messages_never_contain_the_secret_or_the_expected_signature() {
         "no signature matches: the payload was changed, or it was signed with another endpoint secret (check webhook_secret)"
     );
 }
+
+#[test]
+fn a_keys_prefix_says_its_mode() {
+    assert_eq!(key_livemode("sk_live_abc"), Some(true));
+    assert_eq!(key_livemode("rk_live_abc"), Some(true));
+    assert_eq!(key_livemode("sk_test_abc"), Some(false));
+    assert_eq!(key_livemode("rk_test_abc"), Some(false));
+    assert_eq!(
+        key_livemode("pk_live_abc"),
+        None,
+        "a publishable key is not an API key"
+    );
+    assert_eq!(key_livemode("sk_"), None);
+    assert_eq!(key_livemode("sk_live"), None);
+    assert_eq!(key_livemode("ßk_live_x"), None, "not a char boundary issue");
+}

@@ -343,3 +343,34 @@ fn a_deleted_product_is_deleted_from_the_synced_table() {
         .get(0);
     assert_eq!(n, 0);
 }
+
+#[test]
+fn an_event_of_the_other_mode_is_refused_with_nothing_written() {
+    let mut env = hooked(Catalog::Demo);
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Other+mode",
+    );
+    let evt = event_for(&env, "product.updated", &hobby);
+    let key = env.key.clone();
+    // The fake's events are test mode; a database keyed for live mode must not apply them.
+    env.exec("alter user mapping for current_user server {server} options (set api_key 'sk_live_e2e_0000')");
+    env.take_log();
+    let (payload, header) = env.fake.webhook(&evt, SECRET, None).expect("event");
+    let e = handle(&mut env, &payload, Some(&header), None).expect_err("refused");
+    assert_eq!(e.code, "22023", "{e:?}");
+    assert!(
+        e.message.contains("test-mode event") && e.message.contains("live-mode key"),
+        "{e:?}"
+    );
+    assert!(!e.all_text().contains("sk_live_e2e_0000"), "{e:?}");
+    assert!(env.take_log().is_empty(), "nothing asked of Stripe");
+    assert_eq!(recorded(&mut env), 0);
+    env.exec(&format!(
+        "alter user mapping for current_user server {{server}} options (set api_key '{key}')"
+    ));
+    assert_eq!(deliver(&mut env, &evt)["action"], "applied");
+}
