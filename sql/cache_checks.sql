@@ -119,6 +119,10 @@ begin
         raise exception 'stripe_fdw: reconcile_every must be a positive interval' using errcode = '22023',
             hint = 'E.g. schedule_refresh(''5 minutes'', ''1 day'').';
     end if;
+    -- What stripe_fdw.health measures ages against.
+    insert into stripe_fdw.schedule_state as s (one, every, reconcile_every)
+    values (true, schedule_refresh.every, schedule_refresh.reconcile_every)
+    on conflict (one) do update set every = excluded.every, reconcile_every = excluded.reconcile_every;
     -- pg_cron replaces the job of the same name and user. run_scheduled (sql/catchup.sql) runs
     -- catch_up() and the stale caches, and refresh_all() once per reconcile_every.
     return cron.schedule('stripe_fdw_refresh', stripe_fdw._cron_schedule(every, v),
@@ -138,6 +142,7 @@ begin
     if not exists (select 1 from cron.job j where j.jobname = 'stripe_fdw_refresh' and j.username = current_user) then
         return false;
     end if;
+    update stripe_fdw.schedule_state s set every = null, reconcile_every = null;
     return cron.unschedule('stripe_fdw_refresh');
 end
 $$;

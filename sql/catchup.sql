@@ -55,10 +55,10 @@ begin
     prices := stripe_fdw._read_objects(srv, 'prices',
         array(select distinct x.object_id from pg_catalog.unnest(fresh) x where x.type like 'price.%'));
     perform stripe_fdw._write_lock();
-    insert into stripe_fdw.webhook_events (id, type, created, action, via)
+    insert into stripe_fdw.webhook_events (id, type, created, action, via, server)
     select x.id, x.type, pg_catalog.to_timestamp(x.created),
            case when x.type like 'product.%' or x.type like 'price.%' then 'applied' else 'ignored' end,
-           'catch_up'
+           'catch_up', sname
       from pg_catalog.unnest(fresh) x
     on conflict (id) do nothing;
     -- Products first (prices reference them).

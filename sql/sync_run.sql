@@ -34,7 +34,9 @@ begin
         if p_error is null then
             select j into c from pg_catalog.jsonb_array_elements(p_counts) j where (j ->> 'target')::oid = t::oid;
             update stripe_fdw.sync_registry g
-               set synced_at = p_t0,
+               set repaired = case when g.synced_at is not null
+                                   then (c ->> 'inserted')::bigint + (c ->> 'updated')::bigint + (c ->> 'deleted')::bigint end,
+                   synced_at = p_t0,
                    inserted = (c ->> 'inserted')::bigint,
                    updated = (c ->> 'updated')::bigint,
                    deleted = (c ->> 'deleted')::bigint,
@@ -320,7 +322,8 @@ select stripe_fdw._rel(g.target_schema, g.target_name) as target,
             then 'the table is missing: it is synced again once it is back' else g.skipped end as skipped,
        g.skipped_at,
        pg_catalog.format('%I.%I', g.target_schema, g.target_name) as registered,
-       g.registrant
+       g.registrant,
+       g.repaired
   from stripe_fdw.sync_registry g
  where stripe_fdw._acts_for(g.registrant)
  order by g.target_schema, g.target_name;

@@ -15,6 +15,7 @@ create table stripe_fdw.webhook_events (
     action      text not null,                    -- applied | ignored
     rows        bigint,                           -- rows written (handle_webhook; null for catch_up)
     via         text not null,                    -- webhook | catch_up
+    server      text,                             -- the foreign server it came through
     seq         bigint not null default pg_catalog.nextval('stripe_fdw.webhook_events_seq')
 );
 create index webhook_events_created on stripe_fdw.webhook_events (created);
@@ -43,8 +44,10 @@ comment on table stripe_fdw.event_cursor is
 
 -- When the last full reconciliation (refresh_all) ran, for the schedule's reconcile_every.
 create table stripe_fdw.schedule_state (
-    one           bool primary key default true check (one),
-    reconciled_at timestamptz
+    one             bool primary key default true check (one),
+    reconciled_at   timestamptz,
+    every           interval,      -- schedule_refresh's interval (null: not scheduled)
+    reconcile_every interval       -- and its reconcile_every
 );
 select pg_catalog.pg_extension_config_dump('stripe_fdw.schedule_state', '');
 
@@ -452,10 +455,10 @@ begin
         steps := stripe_fdw._read_objects(srv, obj, array[ev #>> '{data,object,id}']);
     end if;
     perform stripe_fdw._write_lock();
-    insert into stripe_fdw.webhook_events as w (id, type, created, action, via)
+    insert into stripe_fdw.webhook_events as w (id, type, created, action, via, server)
     values (eid, etype,
             coalesce(pg_catalog.to_timestamp((ev ->> 'created')::double precision), pg_catalog.now()),
-            'received', 'webhook')
+            'received', 'webhook', (select fs.srvname from pg_catalog.pg_foreign_server fs where fs.oid = srv))
     on conflict (id) do nothing;
     if not found then
         return dup;  -- another delivery of it was applied meanwhile

@@ -74,7 +74,18 @@ pgrx::extension_sql_file!(
     requires = ["webhooks"]
 );
 pgrx::extension_sql_file!(
+    "../sql/health.sql",
+    name = "health",
+    requires = ["sync_run", "cache_refresh", "catchup"]
+);
+pgrx::extension_sql_file!(
     "../sql/admin.sql",
     name = "admin",
-    requires = ["sync_run", "cache_refresh", "cache_catalog", "catchup"]
+    requires = [
+        "sync_run",
+        "cache_refresh",
+        "cache_catalog",
+        "catchup",
+        "health"
+    ]
 );
