@@ -11,6 +11,7 @@ begin
     execute pg_catalog.format(
         'grant select, insert, update, delete on all tables in schema stripe_fdw to %s', role);
     execute pg_catalog.format('grant usage, select on all sequences in schema stripe_fdw to %s', role);
+    execute pg_catalog.format('grant execute on function stripe_fdw._registrants(oid, text) to %s', role);
 end
 $$;
 

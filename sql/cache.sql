@@ -22,7 +22,7 @@ create table stripe_fdw.cache_registry (
     source_object  text not null,              -- the foreign table's `object` option: 'products'
     cache_relation regclass not null,          -- the view users read
     storage        regclass not null unique,   -- the table holding the rows
-    owner          text not null,              -- the role create_cache() made it for
+    owner          regrole not null,           -- the role create_cache() made it for (a rename keeps it)
     refreshed_at   timestamptz,
     row_count      bigint,                     -- rows the last successful refresh stored
     duration       interval,
@@ -36,7 +36,7 @@ create table stripe_fdw.cache_registry (
 -- The cache schemas create_cache() made, and for whom (a schema it did not make is refused).
 create table stripe_fdw.cache_schemas (
     name  text primary key,
-    owner text not null
+    owner regrole not null
 );
 -- pg_dump keeps the rows (the tables themselves are recreated by CREATE EXTENSION).
 select pg_catalog.pg_extension_config_dump('stripe_fdw.cache_registry', '');
@@ -71,12 +71,12 @@ as $$
     select coalesce(r::oid operator(pg_catalog.=) (select x.oid from pg_catalog.pg_roles x where x.rolname = current_user), false)
 $$;
 
--- The same for a role kept by name (a cache's owner).
-create function stripe_fdw._acts_for(r text) returns bool
+-- The calling role.
+create function stripe_fdw._me() returns regrole
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select stripe_fdw._acts_for(pg_catalog.to_regrole(pg_catalog.quote_ident(r)))
+    select pg_catalog.to_regrole(pg_catalog.quote_ident(current_user))
 $$;
 
 -- The owner of a relation.
@@ -266,10 +266,10 @@ begin
     ns := pg_catalog.to_regnamespace(pg_catalog.quote_ident(cache_schema));
     if ns is null then
         execute pg_catalog.format('create schema %I', cache_schema);
-        insert into stripe_fdw.cache_schemas as s (name, owner) values (cache_schema, current_user)
+        insert into stripe_fdw.cache_schemas as s (name, owner) values (cache_schema, stripe_fdw._me())
             on conflict (name) do update set owner = excluded.owner;
     elsif not exists (select 1 from stripe_fdw.cache_schemas s
-                       where s.name = cache_schema and s.owner = current_user)
+                       where s.name = cache_schema and s.owner = stripe_fdw._me())
           or (select n.nspowner from pg_catalog.pg_namespace n where n.oid = ns) <> me then
         raise exception 'stripe_fdw: schema "%" already exists and was not made by stripe_fdw.create_cache() for role "%"',
                         cache_schema, current_user
@@ -300,7 +300,7 @@ begin
         vrel := pg_catalog.to_regclass(pg_catalog.format('%I.%I', cache_schema, vname));
         srel := pg_catalog.to_regclass(pg_catalog.format('%I.%I', cache_schema, sname));
         select * into reg from stripe_fdw.cache_registry r where r.object = k;
-        if found and reg.owner <> current_user then
+        if found and reg.owner <> stripe_fdw._me() then
             raise exception 'stripe_fdw: cache % was made by create_cache() for role "%", not "%"',
                             k, reg.owner, current_user
                 using errcode = '42P07', hint = 'Call create_cache() as that role, or pass another cache_schema.';
@@ -340,7 +340,7 @@ begin
         insert into stripe_fdw.cache_registry as g
                (object, cache_schema, cache_name, source_schema, source_name, source_object,
                 cache_relation, storage, owner)
-        values (k, cache_schema, t.name, source_schema, t.name, t.object, vrel, srel, current_user)
+        values (k, cache_schema, t.name, source_schema, t.name, t.object, vrel, srel, stripe_fdw._me())
         on conflict (object) do update
            set source_schema = excluded.source_schema, source_name = excluded.source_name,
                source_object = excluded.source_object, cache_relation = excluded.cache_relation,

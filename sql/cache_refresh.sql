@@ -174,7 +174,7 @@ create procedure stripe_fdw.refresh_cache(object text default null)
 language plpgsql
 as $$
 declare
-    saved text := stripe_fdw._pin();
+    saved text := stripe_fdw._enter();
     st    text;
     msg   text;
     det   text;

@@ -142,6 +142,9 @@ begin
         servers := array[stripe_fdw._webhook_server(p_server)];
     end if;
     foreach srv in array servers loop
+        if stripe_fdw._can_commit(probe) then
+            set constraints all immediate;   -- this server's own transaction (see _sync_run)
+        end if;
         begin
             reason := stripe_fdw._catch_up_server(srv);
         exception when others then
@@ -177,7 +180,7 @@ create procedure stripe_fdw.catch_up(server text default null)
 language plpgsql
 as $$
 declare
-    saved text := stripe_fdw._pin();
+    saved text := stripe_fdw._enter();
     st    text;
     msg   text;
     det   text;
@@ -232,7 +235,7 @@ create procedure stripe_fdw.run_scheduled(reconcile_every interval default '1 da
 language plpgsql
 as $$
 declare
-    saved text := stripe_fdw._pin();
+    saved text := stripe_fdw._enter();
     last  timestamptz;
     st    text;
     msg   text;

@@ -293,7 +293,7 @@ begin
     insert into stripe_fdw.sync_registry as g
            (target_schema, target_name, source_schema, source_name, columns, registrant, target_owner, target_oid)
     values (t.nsp, t.rel_name, s.nsp, s.rel_name, coalesce(create_sync.columns, '{}'),
-            pg_catalog.to_regrole(pg_catalog.quote_ident(current_user)),
+            stripe_fdw._me(),
             stripe_fdw._owner_of(create_sync.target), create_sync.target::oid)
     on conflict (target_schema, target_name) do update
        set source_schema = excluded.source_schema,

@@ -189,6 +189,11 @@ begin
     exception when invalid_transaction_termination then
         get stacked diagnostics probe = message_text;
     end;
+    if stripe_fdw._can_commit(probe) then
+        -- This CALL's own transaction: deferred foreign keys are checked as the engine writes, so
+        -- a violation is its group's (recorded) error, not the COMMIT's that would undo them all.
+        set constraints all immediate;
+    end if;
     targets := stripe_fdw._sync_target_list(p_target);
     if pg_catalog.cardinality(targets) operator(pg_catalog.>) 0 then
         r := stripe_fdw._sync_groups_run(targets, p_target is null);
@@ -215,7 +220,7 @@ declare
     msg text;
     det text;
     hnt text;
-    saved text := stripe_fdw._pin();
+    saved text := stripe_fdw._enter();
 begin
     call stripe_fdw._sync_run(target, st, msg, det, hnt);
     perform stripe_fdw._finish(saved, st, msg, det, hnt);
@@ -270,7 +275,7 @@ create procedure stripe_fdw.refresh_all()
 language plpgsql
 as $$
 declare
-    saved text := stripe_fdw._pin();
+    saved text := stripe_fdw._enter();
     st    text;
     msg   text;
     det   text;

@@ -20,18 +20,30 @@ as $$
      where c.oid = rel
 $$;
 
--- Pin search_path for the extension's own statements, and remember the caller's (the outermost
--- one, when entry points call each other) for the app's triggers. No SET clause (it would undo
--- the pin at return), so every name here is qualified. Returns the path to restore.
+-- Pin search_path for the extension's own statements; returns the path to restore. No SET clause
+-- (it would undo the pin at return), so every name here is qualified.
 create function stripe_fdw._pin() returns text
 language plpgsql
 as $$
 declare
     saved text := pg_catalog.current_setting('search_path');
 begin
-    if saved operator(pg_catalog.<>) 'pg_catalog, pg_temp'::pg_catalog.text then
-        perform pg_catalog.set_config('stripe_fdw_engine.caller_search_path', saved, true);
-    end if;
+    perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+    return saved;
+end
+$$;
+
+-- The same for a public entry point (sync, refresh_cache, catch_up, refresh_all, run_scheduled,
+-- handle_webhook): also record the caller's search_path, for the app's triggers on the tables the
+-- engine writes (_caller_path). Always overwritten here, whatever a session set before (a value
+-- set by the caller of a security definer wrapper must never reach the wrapper owner's triggers).
+create function stripe_fdw._enter() returns text
+language plpgsql
+as $$
+declare
+    saved text := pg_catalog.current_setting('search_path');
+begin
+    perform pg_catalog.set_config('stripe_fdw_engine.caller_search_path', saved, true);
     perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
     return saved;
 end
@@ -291,8 +303,6 @@ declare
     fr    stripe_fdw.full_reads;
     r     bigint[];
     path  text := stripe_fdw._caller_path();
-    deferred       text;
-    deferred_again text;
     doing text;
     st    text;
     msg   text;
@@ -315,19 +325,6 @@ begin
                                  || 'or as the table''s owner without FORCE ROW LEVEL SECURITY (docs/sync.md).';
             end if;
         end loop;
-        -- Deferred foreign keys of these tables are checked as each statement runs, so that a
-        -- violation is this write's error (one group's, recorded) and not a COMMIT's.
-        select string_agg(format('%I.%I', n.nspname, c.conname), ', '),
-               string_agg(format('%I.%I', n.nspname, c.conname), ', ') filter (where c.condeferred)
-          into deferred, deferred_again
-          from pg_catalog.pg_constraint c
-          join pg_catalog.pg_namespace n on n.oid = c.connamespace
-         where c.condeferrable
-           and (c.conrelid = any(array(select x.target::oid from pg_catalog.unnest(p_steps) x))
-                or c.confrelid = any(array(select x.target::oid from pg_catalog.unnest(p_steps) x)));
-        if deferred is not null then
-            execute 'set constraints ' || deferred || ' immediate';
-        end if;
         for i in 1 .. k loop
             s := p_steps[i];
             doing := format('comparing %s with what it holds', s.target);
@@ -409,9 +406,6 @@ begin
             continue when older[i];
             perform stripe_fdw._sync_stamp(p_steps[i], acts[i]);
         end loop;
-        if deferred_again is not null then
-            execute 'set constraints ' || deferred_again || ' deferred';
-        end if;
     exception when others then
         get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
         if st = '23503' and doing like 'deleting%' and p_what = 'sync' then

@@ -399,7 +399,14 @@ as $$
       from stripe_fdw.sync_registry g
       join pg_catalog.pg_foreign_table ft on ft.ftrelid = stripe_fdw._rel(g.source_schema, g.source_name)
      where ft.ftserver = srv and 'object=' || p_object = any(ft.ftoptions)
+       -- Only registrations that can apply: their table is there, owned as when registered, and
+       -- their registrant may read the source (a stale or forged row makes no delivery fail).
+       and stripe_fdw._owner_of(stripe_fdw._rel(g.target_schema, g.target_name)) = g.target_owner
+       and pg_catalog.has_table_privilege(g.registrant::oid, ft.ftrelid, 'select')
 $$;
+
+-- Only for roles given grant_admin (it lists other roles' registrants).
+revoke execute on function stripe_fdw._registrants(oid, text) from public;
 
 -- A delivery applied by a role that acts for none of the registrations that take p_object from
 -- server srv, while other roles registered some, would be recorded and never applied by anyone:
@@ -480,7 +487,7 @@ returns jsonb
 language plpgsql
 as $$
 declare
-    saved text := stripe_fdw._pin();
+    saved text := stripe_fdw._enter();
     r     jsonb;
 begin
     r := stripe_fdw._handle_webhook(payload, stripe_signature, server);

@@ -93,7 +93,8 @@ fn a_role_with_create_on_public_cannot_run_code_as_the_superuser_who_refreshes()
            join pg_extension e on e.oid = d.refobjid and e.extname = 'stripe_fdw'
           where not coalesce('search_path=pg_catalog, pg_temp' = any(p.proconfig), false)
             and not (p.prosrc like '%saved text := stripe_fdw._pin();%begin%')
-            and p.oid not in ('stripe_fdw._pin()'::regprocedure,
+            and not (p.prosrc like '%saved text := stripe_fdw._enter();%begin%')
+            and p.oid not in ('stripe_fdw._pin()'::regprocedure, 'stripe_fdw._enter()'::regprocedure,
                               'stripe_fdw._finish(text,text,text,text,text)'::regprocedure)
           order by 1",
     );
@@ -209,7 +210,7 @@ fn cache_drift_formats_a_column_name_with_a_percent_sign_once() {
                 (object, cache_schema, cache_name, source_schema, source_name, source_object,
                  cache_relation, storage, owner, populated)
          values ('stripe_cache.t', 'stripe_cache', 't', 'src', 't', 't',
-                 'stripe_cache.t', 'stripe_cache._t_rows', current_user, true);",
+                 'stripe_cache.t', 'stripe_cache._t_rows', current_user::text::regrole, true);",
     );
     let drift: Vec<(String, String)> = env
         .query("select id, change from stripe_fdw.cache_drift('stripe_cache.t')")

@@ -422,3 +422,117 @@ fn the_events_and_the_webhook_check_use_a_servers_key_only_for_roles_that_may_us
     assert_eq!(events.code, "42501", "{events:?}");
     assert_eq!(verify.code, "42501", "{verify:?}");
 }
+
+#[test]
+fn a_search_path_set_by_the_caller_of_a_wrapper_never_reaches_the_owners_triggers() {
+    let mut env = hooked(Catalog::Demo);
+    let owner = role(&mut env, "owner");
+    let caller = format!("caller_{}", env.s);
+    let db_name = env.own_database.clone().expect("own database");
+    // The owner's table has a trigger with an unqualified name, and a wrapper pinned the way
+    // PostgreSQL advises for security definer functions.
+    env.exec(&format!(
+        "create role {caller};
+         grant create on database {db_name} to {caller};
+         create table public.prods (id text primary key, name text);
+         alter table public.prods owner to {owner};
+         create function public.audit_write() returns trigger language plpgsql as $f$
+         begin insert into audit values (current_user, new.id); return new; end $f$;
+         create trigger audit_write after insert on public.prods for each row execute function public.audit_write();
+         set role {owner};
+         select stripe_fdw.create_sync('public.prods', '{{s}}.products');
+         create function public.do_sync() returns void language plpgsql security definer
+           set search_path = pg_catalog, pg_temp as $f$ begin call stripe_fdw.sync(); end $f$;
+         reset role;
+         grant execute on function public.do_sync() to {caller};
+         create table public.marker (who text);
+         grant insert on public.marker to public;"
+    ));
+    // The caller's own schema holds an audit table whose trigger would run as the owner, and
+    // the caller names it in the engine's setting before calling the wrapper.
+    let mut db = session(&env);
+    db.batch_execute(&format!(
+        "set role {caller};
+         create schema trap_{caller};
+         create table trap_{caller}.audit (who text, id text);
+         grant usage on schema trap_{caller} to public;
+         grant all on trap_{caller}.audit to public;
+         create function trap_{caller}.evil() returns trigger language plpgsql as $f$
+         begin insert into public.marker values (current_user); return new; end $f$;
+         create trigger evil before insert on trap_{caller}.audit for each row execute function trap_{caller}.evil();
+         set stripe_fdw_engine.caller_search_path = 'trap_{caller}, public';"
+    ))
+    .map_err(|e| describe(&e))
+    .expect("the caller's preparations");
+    // The owner's trigger sees the wrapper's own search_path: no audit there, so the sync fails
+    // (the owner's trigger needs a qualified name) and the caller's code never runs.
+    let r = db
+        .batch_execute("select public.do_sync()")
+        .map_err(|e| describe(&e));
+    assert!(r.as_ref().is_err_and(|e| e.contains("audit")), "{r:?}");
+    assert_eq!(
+        env.strings("select who from public.marker"),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn a_cache_owner_renamed_keeps_its_caches() {
+    let mut env = hooked(Catalog::Demo);
+    let owner = role(&mut env, "owner");
+    env.exec(&format!(
+        "grant create on database {} to {owner};
+         set role {owner};
+         select stripe_fdw.create_cache('{{s}}', 'rc_{owner}');
+         call stripe_fdw.refresh_cache();
+         reset role;
+         alter role {owner} rename to {owner}_2;",
+        env.own_database.clone().expect("own database")
+    ));
+    env.exec(&format!("set role {owner}_2"));
+    let visible: i64 = env.query("select count(*) from stripe_fdw.cache_status")[0].get(0);
+    env.exec("call stripe_fdw.refresh_cache()");
+    env.exec("reset role");
+    assert!(
+        visible >= 2,
+        "the renamed owner still sees its caches: {visible}"
+    );
+    // A new role with the old name takes nothing over.
+    env.exec(&format!(
+        "create role {owner}; select stripe_fdw.grant_admin('{owner}')"
+    ));
+    env.exec(&format!("set role {owner}"));
+    let taken: i64 = env.query("select count(*) from stripe_fdw.cache_registry")[0].get(0);
+    env.exec("reset role");
+    assert_eq!(taken, 0);
+}
+
+#[test]
+fn a_stale_or_forged_registration_of_another_role_never_makes_a_delivery_fail() {
+    let mut env = hooked(Catalog::Demo);
+    let adm = role(&mut env, "adm");
+    env.exec(&format!(
+        "revoke select on all tables in schema {{s}} from {adm}"
+    ));
+    // A row in its own name, for a table it owns, from a source it cannot read.
+    env.exec(&format!(
+        "create table public.mine (id text primary key);
+         alter table public.mine owner to {adm};
+         set role {adm};
+         insert into stripe_fdw.sync_registry (target_schema, target_name, source_schema, source_name, columns, registrant, target_owner)
+         values ('public', 'mine', '{{s}}', 'prices', '{{}}', '{adm}', '{adm}');
+         reset role;"
+    ));
+    let hobby = product_id(&mut env, "Hobby");
+    let price = env.strings(&format!(
+        "select id from public.prices where product_id = '{hobby}' limit 1"
+    ));
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/prices/{}", price[0]),
+        "active=false",
+    );
+    let evt = event_for(&env, "price.updated", &price[0]);
+    assert_eq!(deliver(&mut env, &evt)["action"], "applied");
+}

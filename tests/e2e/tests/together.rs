@@ -433,3 +433,24 @@ fn a_deferred_foreign_key_of_the_app_fails_its_own_group_not_the_commit() {
     );
     assert!(recorded[0].contains("orders"), "{recorded:?}");
 }
+
+#[test]
+fn a_sync_inside_the_apps_transaction_leaves_its_deferred_constraints_alone() {
+    let mut env = hooked(Catalog::Demo);
+    env.exec(
+        "create table public.items (product text references public.products deferrable initially deferred);",
+    );
+    // The app's pending row references a product Stripe has, not synced yet: fine by COMMIT.
+    let fresh = create(&env, "/products", "name=Later");
+    env.exec(&format!(
+        "begin;
+         insert into public.items values ('{fresh}');
+         call stripe_fdw.sync('public.products');
+         commit;"
+    ));
+    let n: i64 = env.query(&format!(
+        "select count(*) from public.products where id = '{fresh}'"
+    ))[0]
+        .get(0);
+    assert_eq!(n, 1);
+}
