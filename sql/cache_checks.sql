@@ -65,6 +65,11 @@ begin
                       || 'and cron.database_name = ''' || pg_catalog.current_database()
                       || ''' to postgresql.conf; restart PostgreSQL; then run: create extension pg_cron;';
     end if;
+    if not pg_catalog.has_schema_privilege('cron', 'usage') then
+        raise exception 'stripe_fdw: role % may not use pg_cron (no USAGE on schema cron)', current_user
+            using errcode = '42501',
+                  hint = pg_catalog.format('As a superuser: grant usage on schema cron to %I;', current_user);
+    end if;
     return v;
 end
 $$;

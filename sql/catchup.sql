@@ -69,6 +69,19 @@ begin
         perform stripe_fdw._write_objects(srv, 'prices', prices,
             array(select distinct x.product from pg_catalog.unnest(fresh) x where x.type like 'price.%'));
     end if;
+    -- Caught up: a failure of an earlier catch_up, recorded on this server and its targets, is over.
+    update stripe_fdw.event_cursor x
+       set last_error = null, last_error_at = null
+     where x.server = sname and x.last_error is not null;
+    update stripe_fdw.sync_registry r
+       set last_error = null, last_error_at = null
+     where r.last_error like 'catch_up: %'
+       and (r.target_schema, r.target_name) in (
+           select x.nsp, x.rel_name
+             from stripe_fdw._sync_targets() g
+             join pg_catalog.pg_foreign_table ft on ft.ftrelid = g.source
+             cross join lateral stripe_fdw._sync_name(g.target) x
+            where ft.ftserver = srv);
     if coalesce(pg_catalog.cardinality(evs), 0) > 0 then
         newest := evs[1];
         update stripe_fdw.event_cursor x

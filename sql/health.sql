@@ -30,7 +30,7 @@ syncs as (
                     then pg_catalog.format('the last full sync is %s old, more than the schedule allows (%s): is the pg_cron job running?',
                                            pg_catalog.date_trunc('second', s.age), sched.reconcile_every + sched.every)
                 when coalesce(s.repaired, 0) > 0
-                    then pg_catalog.format('the last full sync had to repair %s rows that webhooks and catch_up had not applied', s.repaired)
+                    then pg_catalog.format('the last full sync had to repair what webhooks and catch_up had not applied (rows written: %s)', s.repaired)
            end as reason,
            s.synced_at as last_ok, s.age, s.last_error, s.repaired, null::bigint as missed_webhooks,
            null::timestamptz as last_webhook_at

@@ -290,6 +290,15 @@ begin
     perform stripe_fdw._sync_columns(create_sync.target, create_sync.source, coalesce(create_sync.columns, '{}'));
     t := stripe_fdw._sync_name(create_sync.target);
     s := stripe_fdw._sync_name(create_sync.source);
+    if exists (select from stripe_fdw.sync_registry g
+                where (g.target_schema, g.target_name) = (t.nsp, t.rel_name)
+                  and (g.source_schema, g.source_name) is distinct from (s.nsp, s.rel_name)) then
+        raise notice 'stripe_fdw: % was kept equal to %.% until now; from now on it is %',
+                     create_sync.target,
+                     (select g.source_schema from stripe_fdw.sync_registry g where (g.target_schema, g.target_name) = (t.nsp, t.rel_name)),
+                     (select g.source_name from stripe_fdw.sync_registry g where (g.target_schema, g.target_name) = (t.nsp, t.rel_name)),
+                     create_sync.source;
+    end if;
     insert into stripe_fdw.sync_registry as g
            (target_schema, target_name, source_schema, source_name, columns, registrant, target_owner, target_oid)
     values (t.nsp, t.rel_name, s.nsp, s.rel_name, coalesce(create_sync.columns, '{}'),

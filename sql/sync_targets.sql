@@ -16,7 +16,7 @@ as $$
             then format('role %I has no USAGE on schema %I', current_user, sn.nspname)
         when p_source is not null and not pg_catalog.has_table_privilege(p_source, 'select')
             then format('role %I may not SELECT from %s', current_user, p_source)
-        else (select format('role %I may not %s %s', current_user, pg_catalog.upper(v), p_target)
+        else (select format('role %I may not %s %s (grant it, as the table''s owner)', current_user, pg_catalog.upper(v), p_target)
                 from pg_catalog.unnest(array['select', 'insert', 'update', 'delete']) v
                where not pg_catalog.has_table_privilege(p_target, v) limit 1) end
       from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
@@ -80,7 +80,7 @@ begin
                       hint = 'Grant it those rights, or sync as the role that owns the table.';
         end if;
         raise warning 'stripe_fdw: sync target % skipped: %', g.target, why
-            using hint = 'Grant the role those rights, or sync as the role that owns the table.';
+            using hint = 'The reason says what to fix; stripe_fdw.sync_status.skipped keeps it.';
         -- Kept for the write: the registry is written only under the write lock.
         if stripe_fdw._temp_table('stripe_fdw_skips') is null then
             create temp table stripe_fdw_skips (rel oid primary key, why text) on commit drop;

@@ -321,8 +321,8 @@ begin
                 raise exception 'stripe_fdw: row-level security applies to role % on %: the engine must see and write every row',
                                 current_user, p_steps[i].target
                     using errcode = '42501',
-                          hint = 'Nothing was applied. Sync as a role with BYPASSRLS (Supabase''s postgres, service_role), '
-                                 || 'or as the table''s owner without FORCE ROW LEVEL SECURITY (docs/sync.md).';
+                          hint = 'Nothing was applied. Drop FORCE ROW LEVEL SECURITY on the table (its owner then bypasses it), '
+                                 || 'or give the role that registered it BYPASSRLS (docs/sync.md).';
             end if;
         end loop;
         for i in 1 .. k loop

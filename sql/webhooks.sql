@@ -262,6 +262,7 @@ declare
     srv oid;
     e   record;
     msg text;
+    st  text;
     r   jsonb := '{}';
 begin
     foreach srv in array coalesce(p_servers, '{}') loop
@@ -269,12 +270,17 @@ begin
             select x.id, x.created into e from stripe_fdw._stripe_events(srv, null, true) x;
             r := r || pg_catalog.jsonb_build_object(srv::text, pg_catalog.jsonb_build_object('id', e.id, 'created', e.created));
         exception when others then
-            -- E.g. a restricted key without read access to events: the sync goes on, and
-            -- catch_up() falls back to a full sync until events can be read.
-            get stacked diagnostics msg = message_text;
-            raise warning 'stripe_fdw: could not read Stripe''s events, so catch_up() will do full syncs: %', msg
-                using hint = 'Give the API key read access to events.';
-            r := r || pg_catalog.jsonb_build_object(srv::text, null);
+            get stacked diagnostics msg = message_text, st = returned_sqlstate;
+            if st in ('28000', '42501') then
+                -- A key refused (401), or a restricted key without read access to events (403): the sync goes on, and
+                -- catch_up() falls back to a full sync until events can be read.
+                raise warning 'stripe_fdw: the API key may not read Stripe''s events, so catch_up() will do full syncs: %', msg
+                    using hint = 'Give the API key read access to events.';
+                r := r || pg_catalog.jsonb_build_object(srv::text, null);
+            else
+                -- Stripe unreachable or failing: the sync goes on; catch_up() keeps its starting point.
+                raise warning 'stripe_fdw: could not read Stripe''s newest event (%); catch_up() keeps its starting point', msg;
+            end if;
         end;
     end loop;
     return r;
@@ -446,6 +452,15 @@ declare
     act   text := 'ignored';
     dup   jsonb;
 begin
+    -- A role that registered nothing applies nothing: say so before anything else (calling as
+    -- the app's API role instead of the role that registered the tables is the usual mistake).
+    if not exists (select from stripe_fdw.sync_registry g where stripe_fdw._acts_for(g.registrant))
+       and not exists (select from stripe_fdw.cache_registry c where stripe_fdw._acts_for(c.owner)) then
+        raise exception 'stripe_fdw: role % has no sync targets nor caches: a delivery would apply nothing', current_user
+            using errcode = '42501',
+                  hint = 'Call handle_webhook as the role that registered them with create_sync: connect as it, '
+                         || 'or through a security definer function it owns (docs/webhooks.md).';
+    end if;
     -- Refuses (28000) before anything is written.
     select v.srv, v.ev into srv, ev from stripe_fdw._webhook_verify(server, payload, stripe_signature) v;
     eid := ev ->> 'id';

@@ -161,7 +161,7 @@ fn refusal(e: SignatureError) -> Raise {
             "Pass the raw request body and its Stripe-Signature header unchanged (read the body as text, not parsed JSON)."
         }
         SignatureError::NoMatch => {
-            "Check that the server's webhook_secret is this endpoint's signing secret, and that the body is passed byte for byte."
+            "Check that the webhook secret (webhook_secret or webhook_secret_name, on your user mapping or the server) is this endpoint's signing secret, and that the body is passed byte for byte."
         }
         SignatureError::Expired { .. } => {
             "Stripe signs each delivery when it sends it: check the database clock, or raise the server option webhook_tolerance."

@@ -95,7 +95,8 @@ fn a_full_sync_that_repairs_rows_and_a_failing_sync_show() {
         p.iter().any(|(k, n, s, r)| k == "sync"
             && n == "public.products"
             && s == "warning"
-            && r.contains("repair 1 rows")),
+            && r.contains("had to repair")
+            && r.contains("rows written: 1")),
         "{p:?}"
     );
     // A failing sync is failing, with its error.
@@ -187,4 +188,31 @@ fn the_documented_alert_fails_while_anything_is_not_ok() {
     );
     env.exec("call stripe_fdw.sync()");
     env.exec(body);
+}
+
+#[test]
+fn a_catch_up_that_works_again_clears_the_failure_it_recorded() {
+    let mut env = hooked(Catalog::Demo);
+    let mut fail = rule(FaultKind::Status);
+    fail.status = Some(400);
+    fail.path_prefix = Some("/v1/events".into());
+    env.fake.set_faults(FaultConfig {
+        latency_ms: 0,
+        rules: vec![fail],
+    });
+    let _ = env.error("call stripe_fdw.catch_up()");
+    let failing = problems(&mut env);
+    assert!(
+        failing
+            .iter()
+            .any(|(k, _, s, r)| k == "sync" && s == "failing" && r.contains("catch_up")),
+        "{failing:?}"
+    );
+    env.fake.set_faults(FaultConfig::default());
+    env.exec("call stripe_fdw.catch_up()");
+    assert_eq!(
+        problems(&mut env),
+        vec![],
+        "no full sync needed to clear it"
+    );
 }

@@ -235,7 +235,7 @@ fn a_security_definer_wrapper_owned_by_the_registrant_applies_a_delivery_for_ano
         .expect("set role");
     let err = deliver_in(&mut db, &env, &evt).expect_err("applies nothing: an error, not a record");
     assert!(
-        err.contains("42501") && err.contains("registered by"),
+        err.contains("42501") && err.contains("has no sync targets"),
         "{err}"
     );
     let recorded: i64 = env.query(&format!(
