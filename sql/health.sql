@@ -75,7 +75,7 @@ srv as (
                 when s.cursor is null
                     then 'catch_up has no starting point: call stripe_fdw.sync();'
                 when s.missed > 0
-                    then pg_catalog.format('webhooks are being missed: %s events in the last day reached this database only through catch_up', s.missed)
+                    then pg_catalog.format('webhooks are being missed: in the last day catch_up applied %s event(s) no webhook delivered', s.missed)
                 when pg_catalog.to_timestamp(s.event_created) < pg_catalog.now() - greatest(interval '1 hour', 4 * sched.every)
                      and pg_catalog.to_timestamp(s.event_created) > coalesce(s.last_webhook, '-infinity')
                     then pg_catalog.format('no webhook received %s for an event Stripe made %s ago: is the endpoint registered, with this database''s URL and secret?',

@@ -75,7 +75,8 @@ fn missed_webhooks_that_catch_up_repairs_turn_the_server_to_warning() {
     assert_eq!(p.len(), 1, "{p:?}");
     assert_eq!((p[0].0.as_str(), p[0].2.as_str()), ("server", "warning"));
     assert!(
-        p[0].3.contains("webhooks are being missed: 2 events"),
+        p[0].3
+            .contains("webhooks are being missed: in the last day catch_up applied 2 event(s)"),
         "{p:?}"
     );
     let missed: i64 =
