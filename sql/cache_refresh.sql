@@ -169,7 +169,8 @@ $$;
 -- while the error still reaches the caller (and pg_cron marks the run failed). Inside an explicit
 -- transaction block COMMIT is impossible: then the error is raised and the status is not recorded.
 -- PostgreSQL forbids COMMIT in a procedure with a SET clause, so the procedures pin search_path
--- themselves (stripe_fdw._pin(), again after each COMMIT) and qualify every name.
+-- themselves (stripe_fdw._enter() at a public entry point, _pin() inside; again after each COMMIT)
+-- and qualify every name.
 create procedure stripe_fdw.refresh_cache(object text default null)
 language plpgsql
 as $$

@@ -4,8 +4,8 @@
 -- Needs sql/webhooks.sql and sql/sync_run.sql (refresh_all).
 --
 -- The procedures cannot pin search_path with SET (PostgreSQL refuses COMMIT in a procedure with a
--- SET clause): each pins it with stripe_fdw._pin() before its body runs (again after each COMMIT
--- and CALL), and qualifies every name.
+-- SET clause): each pins it with stripe_fdw._enter() (public) or _pin() (internal) before its body
+-- runs (again after each COMMIT and CALL), and qualifies every name.
 
 -- Catch one server up. Returns null when done, or why a full sync is needed instead (no starting
 -- point, or a gap longer than Stripe's 30 days of events). One events request per 100 events

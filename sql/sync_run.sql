@@ -3,8 +3,8 @@
 -- Needs sql/sync_write.sql, sql/sync_targets.sql and sql/cache.sql (_atomic_commit_error).
 --
 -- The procedures cannot pin search_path with SET: PostgreSQL refuses COMMIT in a procedure that has
--- a SET clause. So each pins it with stripe_fdw._pin() before its body runs (again after each
--- COMMIT and CALL), and qualifies every name.
+-- a SET clause. So each pins it with stripe_fdw._enter() (public) or _pin() (internal) before its
+-- body runs (again after each COMMIT and CALL), and qualifies every name.
 
 -- Given the message of a COMMIT tried inside an exception block, could the caller commit? Inside
 -- a block COMMIT always fails, but with 'cannot commit while a subtransaction is active' when the

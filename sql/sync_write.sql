@@ -49,7 +49,7 @@ begin
 end
 $$;
 
--- The end of an entry point: give the caller its search_path back (saved by _pin()), then raise
+-- The end of an entry point: give the caller its search_path back (saved by _enter() or _pin()), then raise
 -- the error the call handed back, if any. No SET clause (it would undo the restore).
 create function stripe_fdw._finish(saved text, st text, msg text, det text, hnt text) returns void
 language plpgsql
