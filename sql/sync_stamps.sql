@@ -124,7 +124,7 @@ end
 $$;
 
 -- Record the reads step s applied: row stamps for the ids of a partial read (and for the ids read
--- again, p_reread), or, for a full read, the target's full read (merged: the greatest of each
+-- again after a conflict, whose ticks are their own), or, for a full read, the target's full read (merged: the greatest of each
 -- tick), dropping the row stamps it supersedes.
 create function stripe_fdw._sync_stamp(s stripe_fdw._sync_step, p_act text) returns void
 language plpgsql

@@ -71,7 +71,8 @@ as $$
                     'pg_catalog, pg_temp')
 $$;
 
--- A write that took effect on fewer rows than it should: name the target and the likely cause.
+-- A write that took effect on fewer rows than it should: name the target and the likely cause
+-- (row-level security never gets here: _sync_write refuses a target it applies to).
 create function stripe_fdw._sync_refused(p_target regclass, p_verb text, p_done bigint, p_expected bigint)
 returns void
 language plpgsql
@@ -88,17 +89,10 @@ begin
        and (t.tgtype::int & case p_verb when 'insert' then 4 when 'delete' then 8 else 16 end) <> 0;
     select string_agg(pg_catalog.quote_ident(r.rulename), ', ') into rul
       from pg_catalog.pg_rewrite r where r.ev_class = p_target and r.rulename <> '_RETURN';
-    if pg_catalog.row_security_active(p_target) then
-        raise exception 'stripe_fdw: could not % % of % rows of %: row-level security hides them from role %',
-                        p_verb, p_expected - p_done, p_expected, p_target, current_user
-            using errcode = '42501',
-                  hint = 'Nothing was applied. The role that syncs must see and write every row: give it BYPASSRLS, '
-                         || 'or policies FOR ALL USING (true) WITH CHECK (true) for it (docs/sync.md).';
-    end if;
     raise exception 'stripe_fdw: could not % % of % rows of %: %', p_verb, p_expected - p_done, p_expected, p_target,
                     case when trg is not null then format('a BEFORE %s trigger returned NULL (%s)', pg_catalog.upper(p_verb), trg)
                          when rul is not null then format('a rule rewrote the %s (%s)', p_verb, rul)
-                         else 'something skipped them (a trigger, a rule or a policy)' end
+                         else 'something skipped them (a trigger or a rule)' end
         using errcode = '55000',
               hint = 'Nothing was applied. The engine must be able to write each row as Stripe has it: '
                      || 'let the trigger or rule pass the rows stripe_fdw writes.';
