@@ -70,24 +70,12 @@ begin
             array(select distinct x.product from pg_catalog.unnest(fresh) x where x.type like 'price.%'));
     end if;
     -- Caught up: a failure of an earlier catch_up, recorded on this server and its targets, is over.
-    update stripe_fdw.event_cursor x
-       set last_error = null, last_error_at = null
-     where x.server = sname and x.last_error is not null;
-    update stripe_fdw.sync_registry r
-       set last_error = null, last_error_at = null
-     where r.last_error like 'catch_up: %'
-       and (r.target_schema, r.target_name) in (
-           select x.nsp, x.rel_name
-             from stripe_fdw._sync_targets() g
-             join pg_catalog.pg_foreign_table ft on ft.ftrelid = g.source
-             cross join lateral stripe_fdw._sync_name(g.target) x
-            where ft.ftserver = srv);
+    perform stripe_fdw._catch_up_record(srv, null);
     if coalesce(pg_catalog.cardinality(evs), 0) > 0 then
         newest := evs[1];
         update stripe_fdw.event_cursor x
            set event_id = newest.id, event_created = newest.created,
-               recorded_at = pg_catalog.now(), recorded_by = 'catch_up',
-               last_error = null, last_error_at = null
+               recorded_at = pg_catalog.now(), recorded_by = 'catch_up'
          where x.server = sname and (x.event_created is null or x.event_created <= newest.created);
     end if;
     perform stripe_fdw._webhook_prune();
@@ -95,28 +83,30 @@ begin
 end
 $$;
 
--- Record that catching server srv up failed: on its starting point and on every sync target it
--- feeds (sync_status), with the error's message.
-create function stripe_fdw._catch_up_failed(srv oid, p_msg text) returns void
+-- Record how catching server srv up went, on its starting point and on every sync target it feeds
+-- (sync_status): p_msg, the error's message when it failed; null when it succeeded, which clears
+-- what an earlier failure of catch_up recorded there. Under the write lock.
+create function stripe_fdw._catch_up_record(srv oid, p_msg text) returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    t record;
 begin
     perform stripe_fdw._write_lock();
     update stripe_fdw.event_cursor c
-       set last_error = p_msg, last_error_at = pg_catalog.clock_timestamp()
-     where c.server = (select fs.srvname from pg_catalog.pg_foreign_server fs where fs.oid = srv);
-    for t in select x.nsp, x.rel_name
-               from stripe_fdw._sync_targets() g
-               join pg_catalog.pg_foreign_table ft on ft.ftrelid = g.source
-               cross join lateral stripe_fdw._sync_name(g.target) x
-              where ft.ftserver = srv loop
-        update stripe_fdw.sync_registry r
-           set last_error = 'catch_up: ' || p_msg, last_error_at = pg_catalog.clock_timestamp()
-         where r.target_schema = t.nsp and r.target_name = t.rel_name;
-    end loop;
+       set last_error = p_msg,
+           last_error_at = case when p_msg is not null then pg_catalog.clock_timestamp() end
+     where c.server = (select fs.srvname from pg_catalog.pg_foreign_server fs where fs.oid = srv)
+       and (p_msg is not null or c.last_error is not null);
+    update stripe_fdw.sync_registry r
+       set last_error = 'catch_up: ' || p_msg,
+           last_error_at = case when p_msg is not null then pg_catalog.clock_timestamp() end
+     where (p_msg is not null or r.last_error like 'catch_up: %')
+       and (r.target_schema, r.target_name) in (
+           select x.nsp, x.rel_name
+             from stripe_fdw._sync_targets() g
+             join pg_catalog.pg_foreign_table ft on ft.ftrelid = g.source
+             cross join lateral stripe_fdw._sync_name(g.target) x
+            where ft.ftserver = srv);
 end
 $$;
 
@@ -163,7 +153,7 @@ begin
         exception when others then
             get stacked diagnostics e_st = returned_sqlstate, e_msg = message_text,
                                     e_det = pg_exception_detail, e_hnt = pg_exception_hint;
-            perform stripe_fdw._catch_up_failed(srv, e_msg);
+            perform stripe_fdw._catch_up_record(srv, e_msg);
             if err_state is null then
                 err_state := e_st; err_msg := e_msg; err_detail := e_det; err_hint := e_hnt;
             end if;
