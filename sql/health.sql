@@ -13,42 +13,46 @@ as $$
            coalesce((select s.reconcile_every from stripe_fdw.schedule_state s), interval '1 day')
 $$;
 
+-- Each row's status and reason: the first problem that holds, in the order listed (each problem
+-- is written once, with its status and its sentence), else ok.
 create view stripe_fdw.health as
 with sched as (select * from stripe_fdw._health_schedule()),
 syncs as (
-    select 'sync'::text as kind, s.registered as name,
-           case when s.last_error is not null and (s.synced_at is null or s.last_error_at >= s.synced_at) then 'failing'
-                when s.skipped is not null or s.synced_at is null
-                     or s.synced_at < pg_catalog.now() - (sched.reconcile_every + sched.every)
-                     or coalesce(s.repaired, 0) > 0 then 'warning'
-                else 'ok' end as status,
-           case when s.last_error is not null and (s.synced_at is null or s.last_error_at >= s.synced_at)
-                    then 'the last sync failed: ' || s.last_error
-                when s.skipped is not null then 'skipped: ' || s.skipped
-                when s.synced_at is null then 'never synced: call stripe_fdw.sync();'
-                when s.synced_at < pg_catalog.now() - (sched.reconcile_every + sched.every)
-                    then pg_catalog.format('the last full sync is %s old, more than the schedule allows (%s): is the pg_cron job running?',
-                                           pg_catalog.date_trunc('second', s.age), sched.reconcile_every + sched.every)
-                when coalesce(s.repaired, 0) > 0
-                    then pg_catalog.format('the last full sync had to repair what webhooks and catch_up had not applied (rows written: %s)', s.repaired)
-           end as reason,
+    select 'sync'::text as kind, s.registered as name, coalesce(p.status, 'ok') as status, p.reason,
            s.synced_at as last_ok, s.age, s.last_error, s.repaired, null::bigint as missed_webhooks,
            null::timestamptz as last_webhook_at
-      from stripe_fdw.sync_status s, sched
+      from stripe_fdw.sync_status s
+     cross join sched
+      left join lateral (
+          select v.status, v.reason
+            from (values
+                (1, s.last_error is not null and (s.synced_at is null or s.last_error_at >= s.synced_at),
+                 'failing', 'the last sync failed: ' || s.last_error),
+                (2, s.skipped is not null, 'warning', 'skipped: ' || s.skipped),
+                (3, s.synced_at is null, 'warning', 'never synced: call stripe_fdw.sync();'),
+                (4, s.synced_at < pg_catalog.now() - (sched.reconcile_every + sched.every), 'warning',
+                 pg_catalog.format('the last full sync is %s old, more than the schedule allows (%s): is the pg_cron job running?',
+                                   pg_catalog.date_trunc('second', s.age), sched.reconcile_every + sched.every)),
+                (5, s.repaired > 0, 'warning',
+                 pg_catalog.format('the last full sync had to repair what webhooks and catch_up had not applied (rows written: %s)', s.repaired))
+            ) v(o, hit, status, reason)
+           where v.hit order by v.o limit 1) p on true
 ),
 caches as (
-    select 'cache'::text, c.object,
-           case when c.last_error is not null then 'failing'
-                when not c.populated or c.stale_since < pg_catalog.now() - 2 * sched.every then 'warning'
-                else 'ok' end,
-           case when c.last_error is not null then 'the last refresh failed: ' || c.last_error
-                when not c.populated then 'never refreshed: call stripe_fdw.refresh_cache();'
-                when c.stale_since < pg_catalog.now() - 2 * sched.every
-                    then pg_catalog.format('marked stale %s ago and not refreshed since: is the pg_cron job running?',
-                                           pg_catalog.date_trunc('second', pg_catalog.now() - c.stale_since))
-           end,
+    select 'cache'::text, c.object, coalesce(p.status, 'ok'), p.reason,
            c.refreshed_at, c.age, c.last_error, null::bigint, null::bigint, null::timestamptz
-      from stripe_fdw.cache_status c, sched
+      from stripe_fdw.cache_status c
+     cross join sched
+      left join lateral (
+          select v.status, v.reason
+            from (values
+                (1, c.last_error is not null, 'failing', 'the last refresh failed: ' || c.last_error),
+                (2, not c.populated, 'warning', 'never refreshed: call stripe_fdw.refresh_cache();'),
+                (3, c.stale_since < pg_catalog.now() - 2 * sched.every, 'warning',
+                 pg_catalog.format('marked stale %s ago and not refreshed since: is the pg_cron job running?',
+                                   pg_catalog.date_trunc('second', pg_catalog.now() - c.stale_since)))
+            ) v(o, hit, status, reason)
+           where v.hit order by v.o limit 1) p on true
 ),
 servers as (
     select fs.srvname::text as name, x.*, e.server as cursor, e.event_id, e.event_created, e.last_error
@@ -63,28 +67,26 @@ servers as (
        and pg_catalog.has_server_privilege(fs.oid, 'usage')
 ),
 srv as (
-    select 'server'::text, s.name,
-           case when s.last_error is not null then 'failing'
-                when s.cursor is null then 'warning'
-                when s.missed > 0 then 'warning'
-                when pg_catalog.to_timestamp(s.event_created) < pg_catalog.now() - greatest(interval '1 hour', 4 * sched.every)
-                     and pg_catalog.to_timestamp(s.event_created) > coalesce(s.last_webhook, '-infinity')
-                    then 'warning'
-                else 'ok' end,
-           case when s.last_error is not null then 'the last catch_up failed: ' || s.last_error
-                when s.cursor is null
-                    then 'catch_up has no starting point: call stripe_fdw.sync();'
-                when s.missed > 0
-                    then pg_catalog.format('webhooks are being missed: in the last day catch_up applied %s event(s) no webhook delivered', s.missed)
-                when pg_catalog.to_timestamp(s.event_created) < pg_catalog.now() - greatest(interval '1 hour', 4 * sched.every)
-                     and pg_catalog.to_timestamp(s.event_created) > coalesce(s.last_webhook, '-infinity')
-                    then pg_catalog.format('no webhook received %s for an event Stripe made %s ago: is the endpoint registered, with this database''s URL and secret?',
-                                           case when s.last_webhook is null then 'ever'
-                                                else 'since ' || pg_catalog.date_trunc('second', s.last_webhook)::text end,
-                                           pg_catalog.date_trunc('second', pg_catalog.now() - pg_catalog.to_timestamp(s.event_created)))
-           end,
+    select 'server'::text, s.name, coalesce(p.status, 'ok'), p.reason,
            null::timestamptz, null::interval, s.last_error, null::bigint, s.missed, s.last_webhook
-      from servers s, sched
+      from servers s
+     cross join sched
+      left join lateral (
+          select v.status, v.reason
+            from (values
+                (1, s.last_error is not null, 'failing', 'the last catch_up failed: ' || s.last_error),
+                (2, s.cursor is null, 'warning', 'catch_up has no starting point: call stripe_fdw.sync();'),
+                (3, s.missed > 0, 'warning',
+                 pg_catalog.format('webhooks are being missed: in the last day catch_up applied %s event(s) no webhook delivered', s.missed)),
+                -- The newest event Stripe had at the last catch_up or sync is old, and no webhook came since it.
+                (4, pg_catalog.to_timestamp(s.event_created) < pg_catalog.now() - greatest(interval '1 hour', 4 * sched.every)
+                    and pg_catalog.to_timestamp(s.event_created) > coalesce(s.last_webhook, '-infinity'), 'warning',
+                 pg_catalog.format('no webhook received %s for an event Stripe made %s ago: is the endpoint registered, with this database''s URL and secret?',
+                                   case when s.last_webhook is null then 'ever'
+                                        else 'since ' || pg_catalog.date_trunc('second', s.last_webhook)::text end,
+                                   pg_catalog.date_trunc('second', pg_catalog.now() - pg_catalog.to_timestamp(s.event_created))))
+            ) v(o, hit, status, reason)
+           where v.hit order by v.o limit 1) p on true
 )
 select * from syncs
 union all select * from caches
