@@ -16,22 +16,6 @@ use hooks::*;
 use race::*;
 use starter::*;
 
-/// A role of this test (roles are cluster-wide), with what a role that syncs needs.
-fn role(env: &mut Env, stem: &str) -> String {
-    let r = format!("{stem}_{}", env.s);
-    let key = env.key.clone();
-    env.exec(&format!(
-        "create role {r};
-         select stripe_fdw.grant_admin('{r}');
-         grant usage on schema {{s}} to {r};
-         grant select on all tables in schema {{s}} to {r};
-         grant create, usage on schema public to {r};
-         grant usage on foreign server {{server}} to {r};
-         create user mapping for {r} server {{server}} options (api_key '{key}', webhook_secret '{SECRET}');"
-    ));
-    r
-}
-
 #[test]
 fn create_sync_refuses_a_table_the_caller_does_not_own() {
     let mut env = hooked(Catalog::Demo);

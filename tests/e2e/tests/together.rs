@@ -165,19 +165,12 @@ fn a_lookup_key_moved_between_prices_applies_in_one_sync_and_by_webhook_in_any_o
 #[test]
 fn row_level_security_on_a_target_is_an_error_that_names_it_never_a_silent_zero() {
     let mut env = hooked(Catalog::Demo);
-    let key = env.key.clone();
-    let role = format!("rls_{}", env.s);
+    let role = role(&mut env, "rls");
     // A role that syncs two tables it owns: public.plain, and public.shown, whose policies
     // (forced on its owner too) let it see every row but change only some: the engine could
     // not tell what they hide, so it refuses the table.
     env.exec(&format!(
         "delete from stripe_fdw.sync_registry;
-         create role {role};
-         select stripe_fdw.grant_admin('{role}');
-         grant usage on schema {{s}} to {role};
-         grant select on all tables in schema {{s}} to {role};
-         grant usage on foreign server {{server}} to {role};
-         create user mapping for {role} server {{server}} options (api_key '{key}', webhook_secret '{SECRET}');
          create table public.plain (id text primary key, name text);
          create table public.shown (id text primary key, name text);
          alter table public.plain owner to {role};
@@ -244,17 +237,10 @@ fn recorded_event(env: &mut Env, id: &str) -> i64 {
 #[test]
 fn a_registration_the_caller_cannot_reach_is_skipped_with_a_warning_not_an_error_for_all() {
     let mut env = hooked(Catalog::Demo);
-    let role = format!("app_{}", env.s);
-    let key = env.key.clone();
+    let role = role(&mut env, "app");
     // The role registers two tables of its own, one in a schema it then loses USAGE on.
     env.exec(&format!(
-        "create role {role};
-         select stripe_fdw.grant_admin('{role}');
-         grant usage on schema {{s}} to {role};
-         grant select on all tables in schema {{s}} to {role};
-         grant usage on foreign server {{server}} to {role};
-         create user mapping for {role} server {{server}} options (api_key '{key}', webhook_secret '{SECRET}');
-         create schema private;
+        "create schema private;
          grant usage on schema private to {role};
          create table public.app_products (id text primary key, name text);
          create table private.products_copy (id text primary key, name text);

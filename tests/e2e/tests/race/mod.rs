@@ -98,3 +98,19 @@ pub fn counter(env: &mut Env, name: &str) -> i64 {
     ))[0]
         .get(0)
 }
+
+/// A role of this test (roles are cluster-wide), with what a role that syncs needs.
+pub fn role(env: &mut Env, stem: &str) -> String {
+    let r = format!("{stem}_{}", env.s);
+    let key = env.key.clone();
+    env.exec(&format!(
+        "create role {r};
+         select stripe_fdw.grant_admin('{r}');
+         grant usage on schema {{s}} to {r};
+         grant select on all tables in schema {{s}} to {r};
+         grant create, usage on schema public to {r};
+         grant usage on foreign server {{server}} to {r};
+         create user mapping for {r} server {{server}} options (api_key '{key}', webhook_secret '{SECRET}');"
+    ));
+    r
+}
