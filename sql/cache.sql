@@ -1,11 +1,11 @@
--- stripe_fdw cache, part one: the registry, the read gate and create_cache(). See docs/cache.md.
+-- stripe_fdw cache, part one: the registry and create_cache(). See docs/cache.md.
 --
--- A cache of foreign table <source>.<t> is two relations in the cache schema, both made by
--- create_cache() for the role that called it:
---   <cache>._<t>_rows  a plain table holding the rows (so pg_dump keeps them and a restore needs
---                      no Stripe call), refreshed in place by refresh_cache() (sql/cache_refresh.sql);
---   <cache>.<t>        the view users read: the rows, once the cache was refreshed; before that,
---                      an ERROR that says so and how to fill it (never a silent empty result).
+-- A cache of foreign table <source>.<t> is the materialized view <cache>.<t> over it, made by
+-- create_cache() for the role that called it (WITH NO DATA: reading it before its first refresh is
+-- PostgreSQL's "has not been populated" error), with a unique index on id so that
+-- REFRESH MATERIALIZED VIEW CONCURRENTLY works and never blocks its readers. refresh_cache()
+-- (sql/cache_refresh.sql) runs that REFRESH; an event trigger (sql/cache_events.sql) records every
+-- REFRESH of a cache, by hand or from pg_cron too, in the registry.
 -- Every function pins search_path (pg_catalog, pg_temp) and qualifies the extension's objects;
 -- names only known at call time go through format('%I') / regclass, each name formatted once.
 
@@ -20,17 +20,16 @@ create table stripe_fdw.cache_registry (
     source_schema  text not null,
     source_name    text not null,
     source_object  text not null,              -- the foreign table's `object` option: 'products'
-    cache_relation regclass not null,          -- the view users read
-    storage        regclass not null unique,   -- the table holding the rows
+    cache_relation regclass not null unique,   -- the materialized view (whether it is populated:
+                                               -- pg_class.relispopulated, never a copy of it)
     owner          regrole not null,           -- the role create_cache() made it for (a rename keeps it)
-    refreshed_at   timestamptz,
+    refreshed_at   timestamptz,                -- when the last successful REFRESH began
     row_count      bigint,                     -- rows the last successful refresh stored
     duration       interval,
-    last_error     text,
+    last_error     text,                       -- of the last refresh_cache() of it, if it failed
     last_error_at  timestamptz,
     stale_since    timestamptz,                -- first mark_cache_stale() since the last refresh
     marked_at      timestamptz,                -- last mark_cache_stale()
-    populated      bool not null default false,
     unique (cache_schema, cache_name)
 );
 -- The cache schemas create_cache() made, and for whom (a schema it did not make is refused).
@@ -183,34 +182,6 @@ as $$
     select stripe_fdw._key_expr(k.key_col, k.key_field, alias) from stripe_fdw._key_of(rel) k
 $$;
 
--- The read gate of every cache view (and catalog): true once the cache was refreshed, else an
--- ERROR saying so. SECURITY DEFINER so that a role reading a view it was granted (anon through
--- PostgREST) needs no right on the registry; it only reads the registry row of one cache.
-create function stripe_fdw._cache_ready(rows_table regclass) returns bool
-language plpgsql stable security definer
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-    r stripe_fdw.cache_registry;
-begin
-    select * into r from stripe_fdw.cache_registry g where g.storage = rows_table;
-    if not found then
-        raise exception 'stripe_fdw: % is not a registered cache', rows_table
-            using errcode = '55000',
-                  detail = 'Its row in stripe_fdw.cache_registry is missing (a dump restored without the extension''s data?).',
-                  hint = 'Register it again with stripe_fdw.create_cache(), then run: call stripe_fdw.refresh_cache();';
-    end if;
-    if r.populated then
-        return true;
-    end if;
-    raise exception 'stripe_fdw: cache "%" has no rows yet: it has never been refreshed', r.object
-        using errcode = '55000',
-              detail = case when r.last_error is null then 'create_cache() makes empty caches.'
-                            else 'Its last refresh failed at ' || r.last_error_at || ': ' || r.last_error end,
-              hint = 'Fill it from Stripe: call stripe_fdw.refresh_cache();';
-end
-$$;
-
 -- Refuse a relation in the cache schema that create_cache() did not make for this role.
 create function stripe_fdw._own_relation(rel regclass, expected regclass, what text) returns void
 language plpgsql stable
@@ -247,10 +218,7 @@ declare
     t      record;
     reg    stripe_fdw.cache_registry;
     k      text;
-    vname  text;
-    sname  text;
     vrel   regclass;
-    srel   regclass;
     kexpr  text;
     made   int := 0;
 begin
@@ -294,57 +262,48 @@ begin
          order by tables.name
     loop
         k := pg_catalog.format('%I.%I', cache_schema, t.name);
-        vname := t.name;
-        sname := case when pg_catalog.octet_length(t.name) <= 57 then '_' || t.name || '_rows'
-                      else '_rows_' || pg_catalog.md5(t.name) end;
-        vrel := pg_catalog.to_regclass(pg_catalog.format('%I.%I', cache_schema, vname));
-        srel := pg_catalog.to_regclass(pg_catalog.format('%I.%I', cache_schema, sname));
+        vrel := pg_catalog.to_regclass(k);
         select * into reg from stripe_fdw.cache_registry r where r.object = k;
         if found and reg.owner <> stripe_fdw._me() then
             raise exception 'stripe_fdw: cache % was made by create_cache() for role "%", not "%"',
                             k, reg.owner, current_user
                 using errcode = '42P07', hint = 'Call create_cache() as that role, or pass another cache_schema.';
         end if;
-        perform stripe_fdw._own_relation(vrel, reg.cache_relation, 'the cache view of ' || t.rel::text);
-        perform stripe_fdw._own_relation(srel, reg.storage, 'the rows of ' || t.rel::text);
-        if srel is null then
-            execute pg_catalog.format('create table %I.%I (like %s)', cache_schema, sname, t.rel);
-            srel := pg_catalog.format('%I.%I', cache_schema, sname)::regclass;
-            -- New, empty rows: whatever the registry said of a cache of that name is gone.
+        perform stripe_fdw._own_relation(vrel, reg.cache_relation, 'the cache of ' || t.rel::text);
+        if vrel is null then
+            -- Empty until its first refresh: reading it is PostgreSQL's "has not been populated".
+            execute pg_catalog.format('create materialized view %I.%I as select %s from %s f with no data',
+                                      cache_schema, t.name, stripe_fdw._columns(t.rel, 'f'), t.rel);
+            vrel := k::regclass;
+            -- New, empty: whatever the registry said of a cache of that name is gone.
             update stripe_fdw.cache_registry r
-               set populated = false, refreshed_at = null, row_count = null, duration = null,
+               set refreshed_at = null, row_count = null, duration = null,
                    last_error = null, last_error_at = null, stale_since = null, marked_at = null
              where r.object = k;
         end if;
-        if vrel is null then
-            execute pg_catalog.format(
-                'create view %I.%I as select s.* from %s s where stripe_fdw._cache_ready(%L::regclass)',
-                cache_schema, vname, srel, srel::oid);
-            vrel := pg_catalog.format('%I.%I', cache_schema, vname)::regclass;
-        end if;
-        execute pg_catalog.format('comment on table %s is %L', srel,
-            'stripe_fdw: the rows of cache ' || k || ' (read the view ' || vrel::text || '; filled by call stripe_fdw.refresh_cache())');
-        -- Indexes: the key (unique), prices by product, and active.
-        kexpr := stripe_fdw._key(srel);
+        execute pg_catalog.format('comment on materialized view %s is %L', vrel,
+            'stripe_fdw: cache of ' || t.rel::text || ' (REFRESH MATERIALIZED VIEW CONCURRENTLY, or call stripe_fdw.refresh_cache())');
+        -- Indexes: the key (unique: on the id column it lets REFRESH ... CONCURRENTLY work),
+        -- prices by product, and active.
+        kexpr := stripe_fdw._key(vrel);
         if kexpr is not null then
-            perform stripe_fdw._index(srel, t.name || '_id_key', kexpr, true);
+            perform stripe_fdw._index(vrel, t.name || '_id_key', kexpr, true);
         end if;
-        if stripe_fdw._has_column(srel, 'product') then
-            perform stripe_fdw._index(srel, t.name || '_product_idx', 'product', false);
-        elsif t.object = 'prices' and stripe_fdw._has_column(srel, 'attrs') then
-            perform stripe_fdw._index(srel, t.name || '_product_idx', '(attrs ->> ''product'')', false);
+        if stripe_fdw._has_column(vrel, 'product') then
+            perform stripe_fdw._index(vrel, t.name || '_product_idx', 'product', false);
+        elsif t.object = 'prices' and stripe_fdw._has_column(vrel, 'attrs') then
+            perform stripe_fdw._index(vrel, t.name || '_product_idx', '(attrs ->> ''product'')', false);
         end if;
-        if stripe_fdw._has_column(srel, 'active') then
-            perform stripe_fdw._index(srel, t.name || '_active_idx', 'active', false);
+        if stripe_fdw._has_column(vrel, 'active') then
+            perform stripe_fdw._index(vrel, t.name || '_active_idx', 'active', false);
         end if;
         insert into stripe_fdw.cache_registry as g
                (object, cache_schema, cache_name, source_schema, source_name, source_object,
-                cache_relation, storage, owner)
-        values (k, cache_schema, t.name, source_schema, t.name, t.object, vrel, srel, stripe_fdw._me())
+                cache_relation, owner)
+        values (k, cache_schema, t.name, source_schema, t.name, t.object, vrel, stripe_fdw._me())
         on conflict (object) do update
            set source_schema = excluded.source_schema, source_name = excluded.source_name,
-               source_object = excluded.source_object, cache_relation = excluded.cache_relation,
-               storage = excluded.storage;
+               source_object = excluded.source_object, cache_relation = excluded.cache_relation;
         made := made + 1;
         return next vrel;
     end loop;

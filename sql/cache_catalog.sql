@@ -26,12 +26,12 @@ as $$
     end
 $$;
 
--- The storage table of the cache of Stripe object obj in cache_schema (null when none).
+-- The materialized view caching Stripe object obj in cache_schema (null when none).
 create function stripe_fdw._cache_of(cache_schema text, obj text) returns regclass
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select r.storage from stripe_fdw.cache_registry r
+    select r.cache_relation from stripe_fdw.cache_registry r
      where r.cache_schema = $1 and r.source_object = $2
      order by r.cache_name = $2 desc, r.cache_name
      limit 1
@@ -119,9 +119,8 @@ begin
     end if;
     pact := stripe_fdw._field(ps, 'p', 'active', '{active}', 'bool');
     execute pg_catalog.format(
-        'create or replace view %I.catalog as select %s from %s p where stripe_fdw._cache_ready(%L::regclass) and stripe_fdw._cache_ready(%L::regclass)%s order by %s',
-        cache_schema, cols, ps, ps::oid, xs::oid,
-        case when pact is null then '' else ' and ' || pact end, orders);
+        'create or replace view %I.catalog as select %s from %s p%s order by %s',
+        cache_schema, cols, ps, case when pact is null then '' else ' where ' || pact end, orders);
     execute pg_catalog.format('comment on view %I.catalog is %L', cache_schema,
         'stripe_fdw: active products with their active prices (made by stripe_fdw.create_cache(); read it, do not edit it)');
 end

@@ -21,25 +21,25 @@ begin
         raise exception 'stripe_fdw: cache "%" was made for another role', k
             using errcode = '42501', hint = 'Compare it as the role that made it with create_cache().';
     end if;
-    if not exists (select from pg_catalog.pg_class c where c.oid = reg.storage) then
-        raise exception 'stripe_fdw: the rows table of cache "%" no longer exists', k
+    if not exists (select from pg_catalog.pg_class c where c.oid = reg.cache_relation) then
+        raise exception 'stripe_fdw: the materialized view of cache "%" no longer exists', k
             using errcode = '42P01', hint = 'Recreate it with stripe_fdw.create_cache().';
     end if;
-    if not reg.populated then
-        raise exception 'stripe_fdw: cache "%" has not been refreshed yet', k
-            using errcode = '55000', hint = pg_catalog.format('call stripe_fdw.refresh_cache(%L);', k);
+    if not (select c.relispopulated from pg_catalog.pg_class c where c.oid = reg.cache_relation) then
+        raise exception 'stripe_fdw: cache "%" has not been populated', k
+            using errcode = '55000', hint = pg_catalog.format('refresh materialized view %s;', reg.cache_relation);
     end if;
     src := pg_catalog.to_regclass(pg_catalog.format('%I.%I', reg.source_schema, reg.source_name));
     if src is null then
         raise exception 'stripe_fdw: the source table %.% of cache "%" no longer exists',
                         reg.source_schema, reg.source_name, k using errcode = '42P01';
     end if;
-    select * into ky from stripe_fdw._key_of(reg.storage);
+    select * into ky from stripe_fdw._key_of(reg.cache_relation);
     if ky.key_col is null then
         raise exception 'stripe_fdw: cache "%" has neither an id nor an attrs column: its rows cannot be told apart', k
             using errcode = '0A000', hint = 'Declare id (or attrs) on the foreign table and recreate the cache.';
     end if;
-    step := stripe_fdw._sync_copy_stage(reg.storage, src, ky.key_col, ky.key_field);
+    step := stripe_fdw._sync_copy_stage(reg.cache_relation, src, ky.key_col, ky.key_field);
     return query select d.id, d.change from stripe_fdw._sync_diff(step) d;
     perform stripe_fdw._sync_unstage(array[step]);
 end

@@ -1,57 +1,52 @@
 -- stripe_fdw cache, part two: refresh_cache(), mark_cache_stale() and the cache_status view.
--- Needs sql/cache.sql (the registry) and sql/sync_write.sql (_sync_write): a refresh is the sync
--- engine's, with the cache's rows table as a column-for-column copy of its source: read the source
--- once, and write only the difference (delete the gone, update the changed, insert the new), matched
--- by id, else attrs->>'id', else replaced whole. Readers are never blocked and see the old rows
--- until it commits.
+-- Needs sql/cache.sql (the registry). A refresh is REFRESH MATERIALIZED VIEW: CONCURRENTLY once the
+-- cache is populated and has its unique index on id, so readers are never blocked and see the old
+-- rows until it commits. Its success is recorded by the event trigger of sql/cache_events.sql (the
+-- same for a REFRESH typed by hand or run by pg_cron); refresh_cache() records failures.
 
--- Refresh one cache now; returns the number of rows it holds. Raises what the live read raises.
-create function stripe_fdw._refresh_one(o text) returns bigint
+-- Refresh one cache now. Raises what the live read raises; the old rows stay.
+create function stripe_fdw._refresh_one(o text) returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     reg stripe_fdw.cache_registry;
-    src regclass;
-    k   record;
-    n   bigint;
-    step stripe_fdw._sync_step;
 begin
     select * into reg from stripe_fdw.cache_registry r where r.object = o;
-    src := pg_catalog.to_regclass(pg_catalog.format('%I.%I', reg.source_schema, reg.source_name));
-    if src is null then
+    if stripe_fdw._rel(reg.source_schema, reg.source_name) is null then
         raise exception 'stripe_fdw: the source table %.% of cache "%" no longer exists',
                         reg.source_schema, reg.source_name, o
             using errcode = '42P01', hint = 'Import it again, or drop the cache schema and delete its rows from stripe_fdw.cache_registry.';
     end if;
-    select * into k from stripe_fdw._key_of(reg.storage);
-    -- Read (no lock), then write under the write lock: only what this read may replace.
-    step := stripe_fdw._sync_copy_stage(reg.storage, src, k.key_col, k.key_field);
-    perform stripe_fdw._sync_write(array[step], 'cache refresh');
-    perform stripe_fdw._sync_unstage(array[step]);
-    execute pg_catalog.format('select pg_catalog.count(*) from %s', reg.storage) into n;
-    -- Fresh statistics: without them the catalog view's per-product lookups plan as sequential
-    -- scans (5 s instead of 0.3 s for 10,000 products).
-    execute pg_catalog.format('analyze %s', reg.storage);
-    return n;
+    -- The materialized view's lock is taken before the read: two refreshes of one cache never
+    -- overlap, so the one that read last writes last.
+    execute pg_catalog.format('refresh materialized view %s%s',
+                              case when stripe_fdw._refreshes_concurrently(reg.cache_relation)
+                                   then 'concurrently ' else '' end,
+                              reg.cache_relation);
 end
 $$;
 
--- Record a refresh's outcome in the registry.
-create function stripe_fdw._refresh_done(o text, t0 timestamptz, n bigint, err text) returns void
+-- Whether REFRESH MATERIALIZED VIEW CONCURRENTLY works on a cache: it is populated and has a valid
+-- unique index on plain columns, with no predicate (id_key on id). A cache without an id column
+-- (keyed by attrs->>'id', or not at all) is refreshed whole, holding off its readers meanwhile.
+create function stripe_fdw._refreshes_concurrently(rel regclass) returns bool
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce((select c.relispopulated from pg_catalog.pg_class c where c.oid = rel), false)
+       and exists (select from pg_catalog.pg_index i
+                    where i.indrelid = rel and i.indisunique and i.indisvalid
+                      and i.indexprs is null and i.indpred is null)
+$$;
+
+-- Record a failed refresh (its success is recorded by the event trigger, sql/cache_events.sql).
+create function stripe_fdw._refresh_failed(o text, err text) returns void
 language sql
 set search_path = pg_catalog, pg_temp
 as $$
     update stripe_fdw.cache_registry r
-       set refreshed_at = case when err is null then t0 else r.refreshed_at end,
-           row_count = case when err is null then n else r.row_count end,
-           duration = case when err is null then pg_catalog.clock_timestamp() - t0 else r.duration end,
-           populated = r.populated or err is null,
-           -- A mark that came in while this refresh ran still stands (since that mark).
-           stale_since = case when err is not null then r.stale_since
-                              when r.marked_at >= t0 then r.marked_at end,
-           last_error = err,
-           last_error_at = case when err is null then null else pg_catalog.clock_timestamp() end
+       set last_error = err, last_error_at = pg_catalog.clock_timestamp()
      where r.object = o
 $$;
 
@@ -71,12 +66,12 @@ begin
         end if;
         return array[k];
     end if;
-    -- Caches whose rows table was dropped are left out (and forgotten by _refresh_run, under the
-    -- write lock); a dropped view alone: create_cache() makes it again over the same rows.
+    -- Caches whose materialized view was dropped are left out (and forgotten by _refresh_run,
+    -- under the write lock).
     return (select coalesce(array_agg(r.object order by r.stale_since nulls last, r.object), '{}')
               from stripe_fdw.cache_registry r
              where stripe_fdw._acts_for(r.owner)
-               and exists (select from pg_catalog.pg_class c where c.oid = r.storage));
+               and exists (select from pg_catalog.pg_class c where c.oid = r.cache_relation));
 end
 $$;
 
@@ -97,9 +92,8 @@ begin
 end
 $$;
 
--- Refresh one cache (object) or all of them (null; stale ones first), each on its own: read,
--- write under the write lock, record the outcome in the registry, COMMIT when the context allows
--- it. Hands back the first error (its detail lists every cache that failed).
+-- Refresh one cache (object) or all of them (null; stale ones first), each on its own: REFRESH
+-- it, record a failure in the registry (under the write lock), COMMIT when the context allows it. Hands back the first error (its detail lists every cache that failed).
 create procedure stripe_fdw._refresh_run(
     p_object   text,
     inout err_state  text default null,
@@ -113,8 +107,6 @@ declare
     probe    text;
     objs     text[];
     o        text;
-    t0       timestamptz;
-    n        bigint;
     e_state  text;
     e_msg    text;
     e_detail text;
@@ -128,16 +120,15 @@ begin
     end;
     objs := stripe_fdw._refresh_list(p_object);
     foreach o in array objs loop
-        t0 := pg_catalog.clock_timestamp();
         e_state := null;
         begin
-            n := stripe_fdw._refresh_one(o);
+            perform stripe_fdw._refresh_one(o);
         exception when others then
             get stacked diagnostics e_state = returned_sqlstate, e_msg = message_text,
                                     e_detail = pg_exception_detail, e_hint = pg_exception_hint;
+            perform stripe_fdw._write_lock();
+            perform stripe_fdw._refresh_failed(o, e_msg);
         end;
-        perform stripe_fdw._write_lock();
-        perform stripe_fdw._refresh_done(o, t0, n, case when e_state is not null then e_msg end);
         if e_state is not null then
             failed := failed || o;
             if err_state is null then
@@ -150,11 +141,11 @@ begin
         end if;
     end loop;
     if p_object is null then
-        -- Forget the caller's caches whose rows table was dropped.
+        -- Forget the caller's caches whose materialized view was dropped.
         perform stripe_fdw._write_lock();
         delete from stripe_fdw.cache_registry r
          where stripe_fdw._acts_for(r.owner)
-           and not exists (select from pg_catalog.pg_class c where c.oid operator(pg_catalog.=) r.storage);
+           and not exists (select from pg_catalog.pg_class c where c.oid operator(pg_catalog.=) r.cache_relation);
     end if;
     if err_state is not null and pg_catalog.cardinality(failed) operator(pg_catalog.>) 1 then
         err_detail := pg_catalog.concat_ws(E'\n', nullif(err_detail, ''),
@@ -210,7 +201,7 @@ $$;
 comment on function stripe_fdw.mark_cache_stale(text) is
     'Mark every cache of a Stripe object (''products'') or one cache (''stripe_cache.products'') stale; returns how many';
 
--- The rows a cache's table holds now (null when the caller may not read it).
+-- The rows a cache holds now (null when the caller may not read it or it is not populated).
 create function stripe_fdw._row_count(rel regclass) returns bigint
 language plpgsql stable
 set search_path = pg_catalog, pg_temp
@@ -218,7 +209,8 @@ as $$
 declare
     n bigint;
 begin
-    if rel is null or not pg_catalog.has_table_privilege(rel, 'select') then
+    if rel is null or not pg_catalog.has_table_privilege(rel, 'select')
+       or not (select c.relispopulated from pg_catalog.pg_class c where c.oid = rel) then
         return null;
     end if;
     execute pg_catalog.format('select pg_catalog.count(*) from %s', rel) into n;
@@ -226,33 +218,28 @@ begin
 end
 $$;
 
+-- populated is the materialized view's own flag (a restore that could not reach Stripe leaves it
+-- false whatever the dumped registry says); row_count is counted, never a remembered figure.
 create view stripe_fdw.cache_status as
 select s.object, s.cache_relation, s.populated, s.refreshed_at, s.age,
        s.row_count, s.duration, s.stale_since, s.last_error, s.last_error_at,
-       case when s.cache_relation is null then
-                'Its view was dropped; the rows are kept. Make it again: select stripe_fdw.create_cache('
-                || pg_catalog.quote_literal(s.source_schema) || ', ' || pg_catalog.quote_literal(s.cache_schema) || ');'
-            when not s.populated then
-                'Never refreshed: it has no rows and reading it is an error. Run: call stripe_fdw.refresh_cache();'
-            when s.row_count <> s.refreshed_rows then
-                'It holds ' || s.row_count || ' rows where its last refresh stored '
-                || s.refreshed_rows || ' (restored without its data?). Run: call stripe_fdw.refresh_cache();'
+       case when not s.populated then
+                'Not populated (never refreshed, or restored while Stripe was unreachable): reading it is an error. Run: refresh materialized view '
+                || s.cache_relation::text || ';'
             when s.last_error is not null then
                 'The last refresh failed; the rows are those of refreshed_at. Fix the error, then run: call stripe_fdw.refresh_cache();'
             when s.stale_since is not null then
                 'Marked stale: the next call stripe_fdw.refresh_cache() refreshes it first.'
        end as hint
-  from (select r.object,
-               (select c.oid::regclass from pg_catalog.pg_class c where c.oid = r.cache_relation) as cache_relation,
-               r.source_schema, r.cache_schema, r.populated, r.refreshed_at,
+  from (select r.object, c.oid::regclass as cache_relation, c.relispopulated as populated,
+               r.refreshed_at,
                case when r.refreshed_at is not null
                     then greatest(pg_catalog.now() - r.refreshed_at, interval '0') end as age,
-               case when r.populated then stripe_fdw._row_count(r.storage) end as row_count,
-               case when r.populated then r.row_count end as refreshed_rows,
+               stripe_fdw._row_count(c.oid::regclass) as row_count,
                r.duration, r.stale_since, r.last_error, r.last_error_at
           from stripe_fdw.cache_registry r
-         where exists (select from pg_catalog.pg_class c where c.oid = r.storage)
-           and stripe_fdw._acts_for(r.owner)) s
+          join pg_catalog.pg_class c on c.oid = r.cache_relation
+         where stripe_fdw._acts_for(r.owner)) s
  order by s.object;
 
 comment on view stripe_fdw.cache_status is

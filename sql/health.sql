@@ -46,8 +46,9 @@ caches as (
       left join lateral (
           select v.status, v.reason
             from (values
-                (1, c.last_error is not null, 'failing', 'the last refresh failed: ' || c.last_error),
-                (2, not c.populated, 'warning', 'never refreshed: call stripe_fdw.refresh_cache();'),
+                (1, not c.populated, 'failing',
+                 'not populated, reading it is an error: refresh materialized view ' || c.cache_relation::text || ';'),
+                (2, c.last_error is not null, 'failing', 'the last refresh failed: ' || c.last_error),
                 (3, c.stale_since < pg_catalog.now() - 2 * sched.every, 'warning',
                  pg_catalog.format('marked stale %s ago and not refreshed since: is the pg_cron job running?',
                                    pg_catalog.date_trunc('second', pg_catalog.now() - c.stale_since)))

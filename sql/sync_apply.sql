@@ -1,10 +1,9 @@
 -- stripe_fdw sync, part two: the one mechanism that keeps a local table equal to Stripe, behind
--- sync(), sync_drift(), the webhook handler, catch_up() and the cache (refresh_cache(),
--- cache_drift()): read Stripe's rows for a set of ids (or all) into a staging table, diff it
+-- sync(), sync_drift(), the webhook handler, catch_up(), and cache_drift(): read Stripe's rows for a set of ids (or all) into a staging table, diff it
 -- against the local table by key (IS DISTINCT FROM, column by column), and apply only the
 -- difference in the caller's transaction (parents first, deletes children first). Two doors stage:
--- _sync_stage (registered targets, mapped by their columns) and _sync_copy_stage (a cache's rows
--- table, a column-for-column copy of its source); _sync_write applies, _sync_diff shows.
+-- _sync_stage (registered targets, mapped by their columns) and _sync_copy_stage (a cache, the
+-- materialized view of its source, compared by cache_drift()); _sync_write applies, _sync_diff shows.
 -- Needs sql/sync.sql and sql/cache.sql (_key_expr).
 
 -- One read of one target, staged: the temporary table holding the values the target should hold
@@ -217,7 +216,7 @@ end
 $$;
 
 -- The cache's door: stage p_target, a column-for-column copy of p_source (create_cache made it
--- with LIKE), every column as it is, keyed by p_key_col (its field p_key_field), or by nothing.
+-- as a materialized view of it), every column as it is, keyed by p_key_col (its field p_key_field).
 create function stripe_fdw._sync_copy_stage(p_target regclass, p_source regclass, p_key_col text, p_key_field text)
 returns stripe_fdw._sync_step
 language plpgsql

@@ -25,7 +25,7 @@ create sequence stripe_fdw.read_clock;
 -- The latest partial read applied per target and id. Not dumped: after a restore nothing is
 -- known, so the first read of each id applies (the safe direction).
 create table stripe_fdw.read_stamps (
-    rel       oid not null,     -- the target (or a cache's rows table)
+    rel       oid not null,     -- the target
     id        text not null,    -- the Stripe id
     read_from bigint not null,
     read_to   bigint not null,
@@ -49,7 +49,7 @@ create table stripe_fdw.engine_counters (
 comment on table stripe_fdw.read_stamps is
     'stripe_fdw: when the state each synced row holds was read from Stripe (read_clock ticks), for the ids written by webhooks and catch_up since the last full read';
 comment on table stripe_fdw.full_reads is
-    'stripe_fdw: when the last full read applied to each sync target or cache was made (read_clock ticks)';
+    'stripe_fdw: when the last full read applied to each sync target was made (read_clock ticks)';
 
 create function stripe_fdw._read_tick() returns bigint
 language sql volatile

@@ -2,8 +2,7 @@
 -- write lock, id by id only where the read is the newest (sql/sync_stamps.sql), reading again the
 -- ids where two reads conflict; then update the rows that differ and insert the new ones (parents
 -- first), delete the ones Stripe no longer has (children first), check that every write took
--- effect, and record the reads' stamps. Used by sync(), handle_webhook(), catch_up() and the
--- cache's refresh.
+-- effect, and record the reads' stamps. Used by sync(), handle_webhook() and catch_up().
 -- Needs sql/sync_apply.sql and sql/sync_stamps.sql.
 --
 -- Whose search_path: the app's triggers on a target run while our statements write into it, so
@@ -269,11 +268,10 @@ $$;
 -- Bring the staged targets p_steps (parents first) to what was read, in the current transaction,
 -- under the write lock: classify each id (sql/sync_stamps.sql), read again the ids in conflict and
 -- the rows that hold a unique value the read moves, then write what applies and record the
--- stamps. A target without a key has its rows replaced, unless a newer full read is applied
--- already (or one that overlaps it: then it is kept, and marked stale when it is a cache). Readers are not blocked (the targets
--- are locked against other writers only). Any error leaves the caller's transaction (or
+-- stamps. Every target has a key (create_sync refuses one without). Readers are not blocked (the
+-- targets are locked against other writers only). Any error leaves the caller's transaction (or
 -- subtransaction) to roll back: the message says which target and what was being done (p_what:
--- 'sync', 'cache refresh'), PostgreSQL's detail names the row and the constraint.
+-- 'sync', 'webhook', ...), PostgreSQL's detail names the row and the constraint.
 create function stripe_fdw._sync_write(p_steps stripe_fdw._sync_step[], p_what text)
 returns table (target regclass, inserted bigint, updated bigint, deleted bigint, reread bigint, skipped bigint)
 language plpgsql
@@ -294,7 +292,6 @@ declare
     skp   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
     older bool[] := pg_catalog.array_fill(false, array[k]);
     conf  text[];
-    fr    stripe_fdw.full_reads;
     r     bigint[];
     path  text := stripe_fdw._caller_path();
     doing text;
@@ -322,25 +319,6 @@ begin
         for i in 1 .. k loop
             s := p_steps[i];
             doing := format('comparing %s with what it holds', s.target);
-            if s.key_col is null then
-                select * into fr from stripe_fdw.full_reads f where f.rel = s.target::oid;
-                if fr.read_from > s.read_to then
-                    skp[i] := s.staged;      -- a newer read is applied already
-                    older[i] := true;
-                elsif fr.read_to >= s.read_from then
-                    -- Two whole reads overlap and rows cannot be told apart: which is newer is
-                    -- unknown, and reading it all again would hold the write lock across a
-                    -- read. Keep the rows, and mark the cache stale: its next refresh settles it.
-                    skp[i] := s.staged;
-                    older[i] := true;
-                    perform stripe_fdw._count('conflicts', 1);
-                    update stripe_fdw.cache_registry r
-                       set stale_since = coalesce(r.stale_since, pg_catalog.clock_timestamp()),
-                           marked_at = pg_catalog.clock_timestamp()
-                     where r.storage = s.target;
-                end if;
-                continue;
-            end if;
             acts[i] := pg_catalog.replace(s.map, '_map_', '_act_');
             perform stripe_fdw._sync_drop(acts[i]);
             execute format('create temp table %I (k %s primary key, present bool, found bool, differs bool,
@@ -373,18 +351,6 @@ begin
         for i in 1 .. k loop
             s := p_steps[i];
             continue when older[i];
-            if s.key_col is null then
-                doing := format('replacing the rows of %s', s.target);
-                perform pg_catalog.set_config('search_path', path, true);
-                execute format('delete from %s', names[i]);
-                get diagnostics n = row_count;
-                del[i] := n;
-                execute format('insert into %s (%s) select %s from pg_temp.%I s', names[i], s.cols, s.scols, s.map);
-                get diagnostics n = row_count;
-                perform pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-                ins[i] := n;
-                continue;
-            end if;
             doing := format('writing into %s', s.target);
             r := stripe_fdw._sync_put(s, acts[i], names[i], path);
             ins[i] := r[1];
@@ -392,7 +358,7 @@ begin
         end loop;
         for i in reverse k .. 1 loop
             s := p_steps[i];
-            continue when s.key_col is null or older[i];
+            continue when older[i];
             doing := format('deleting from %s the rows Stripe no longer has', s.target);
             del[i] := stripe_fdw._sync_remove(s, acts[i], names[i], path);
         end loop;

@@ -36,6 +36,11 @@ pgrx::extension_sql_file!(
     name = "cache_refresh",
     requires = ["cache"]
 );
+pgrx::extension_sql_file!(
+    "../sql/cache_events.sql",
+    name = "cache_events",
+    requires = ["cache_refresh", "sync_write"]
+);
 pgrx::extension_sql_file!("../sql/cache_checks.sql", name = "cache_checks", finalize);
 pgrx::extension_sql_file!("../sql/sync.sql", name = "sync", requires = ["cache"]);
 pgrx::extension_sql_file!(

@@ -147,14 +147,14 @@ fn create_cache_refuses_a_schema_or_relation_it_did_not_make_for_the_caller() {
     env.exec("select stripe_fdw.create_cache('stripe', 'c2')");
     env.exec(&format!(
         "grant create, usage on schema c2 to {squat};
-         drop view c2.products; drop table c2._products_rows cascade;
+         drop materialized view c2.products cascade;
          set role {squat};
-         create table c2._products_rows as select 'prod_evil'::text as id;
+         create materialized view c2.products as select 'prod_evil'::text as id;
          reset role;"
     ));
     let err = env.error("select stripe_fdw.create_cache('stripe', 'c2')");
     assert_eq!(err.code, "42P07", "{err:?}");
-    assert!(err.message.contains("_products_rows"), "{err:?}");
+    assert!(err.message.contains("c2.products"), "{err:?}");
     drop(scratch);
     connect()
         .batch_execute(&format!(
@@ -201,16 +201,17 @@ fn cache_drift_formats_a_column_name_with_a_percent_sign_once() {
     env.exec(
         "create schema src;
          create table src.t (id text primary key, \"100%\" int, \"%s%I\" text);
-         insert into src.t values ('a', 1, 'x'), ('b', 2, 'y'), ('c', 3, 'z');
+         insert into src.t values ('a', 1, 'x'), ('b', 20, 'y'), ('d', 4, 'w');
          select stripe_fdw.create_cache();
-         create table stripe_cache._t_rows (like src.t);
-         insert into stripe_cache._t_rows values ('a', 1, 'x'), ('b', 20, 'y'), ('d', 4, 'w');
-         create view stripe_cache.t as select * from stripe_cache._t_rows;
+         create materialized view stripe_cache.t as select * from src.t;
+         create unique index on stripe_cache.t (id);
          insert into stripe_fdw.cache_registry
                 (object, cache_schema, cache_name, source_schema, source_name, source_object,
-                 cache_relation, storage, owner, populated)
+                 cache_relation, owner)
          values ('stripe_cache.t', 'stripe_cache', 't', 'src', 't', 't',
-                 'stripe_cache.t', 'stripe_cache._t_rows', current_user::text::regrole, true);",
+                 'stripe_cache.t', current_user::text::regrole);
+         truncate src.t;
+         insert into src.t values ('a', 1, 'x'), ('b', 2, 'y'), ('c', 3, 'z');",
     );
     let drift: Vec<(String, String)> = env
         .query("select id, change from stripe_fdw.cache_drift('stripe_cache.t')")
@@ -249,13 +250,13 @@ fn a_role_granted_only_the_catalog_reads_it_and_nothing_else() {
         err.code, "55000",
         "not refreshed yet, and anon is told so: {err:?}"
     );
+    assert!(err.message.contains("has not been populated"), "{err:?}");
     env.exec("reset role; call stripe_fdw.refresh_cache();");
     env.exec(&format!("set role {anon}"));
     let names = env.strings("select name from stripe_cache.catalog");
     assert_eq!(names, vec!["Hobby", "Pro", "Team"]);
     for denied in [
         "select * from stripe_cache.products",
-        "select * from stripe_cache._products_rows",
         "select * from stripe_fdw.cache_registry",
         "select * from stripe.products",
     ] {

@@ -194,6 +194,8 @@ fn cached_name(env: &mut Env, id: &str) -> Option<String> {
         .map(|r| r.get::<_, String>(0))
 }
 
+/// REFRESH takes the materialized view's lock before it reads: a second refresh waits for the
+/// first to commit, then reads, so the one that read first never writes last.
 #[test]
 fn two_refreshes_the_one_that_read_first_does_not_write_last() {
     let mut env = hooked(Catalog::Demo);
@@ -210,12 +212,33 @@ fn two_refreshes_the_one_that_read_first_does_not_write_last() {
         &format!("/products/{hobby}"),
         "name=Refreshed+later",
     );
-    env.exec(&format!("call stripe_fdw.refresh_cache('{c}')"));
+    let later = spawn_sql(&env, &format!("refresh materialized view concurrently {c}"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let waiting: i64 = env.query(
+            "select count(*) from pg_stat_activity
+              where query like 'refresh materialized view concurrently%' and wait_event_type = 'Lock'",
+        )[0]
+            .get(0);
+        if waiting == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second refresh never waited for the first"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert_eq!(
         cached_name(&mut env, &hobby).as_deref(),
-        Some("Refreshed later")
+        Some("Hobby"),
+        "readers are not blocked"
     );
     finish(&env, slow);
+    later
+        .join()
+        .expect("the second refresh's thread")
+        .expect("the second refresh");
 
     assert_eq!(
         cached_name(&mut env, &hobby).as_deref(),
@@ -309,10 +332,10 @@ fn refresh_x_webhook_with_a_dropped_cache_never_deadlocks() {
     let mut env = hooked(Catalog::Demo);
     env.exec("select stripe_fdw.create_cache('{s}', '{s}_cache'); call stripe_fdw.refresh_cache()");
     let rows = env.strings(&format!(
-        "select storage::text from stripe_fdw.cache_registry where object = '{}'",
+        "select cache_relation::text from stripe_fdw.cache_registry where object = '{}'",
         cache(&env)
     ));
-    env.exec(&format!("drop table {} cascade", rows[0]));
+    env.exec(&format!("drop materialized view {} cascade", rows[0]));
     let hobby = product_id(&mut env, "Hobby");
 
     hold_next(&env, "/v1/prices");
