@@ -8,9 +8,6 @@ use pgrx::{AnyNumeric, IntoDatum, Json};
 use stripe_fdw_core::spec::ColType;
 use stripe_fdw_core::value::CellValue;
 
-/// Seconds between 1970-01-01 and Postgres' epoch, 2000-01-01.
-const PG_EPOCH_OFFSET: i64 = 946_684_800;
-
 fn is_text(oid: Oid) -> bool {
     oid == pg_sys::TEXTOID || oid == pg_sys::VARCHAROID
 }
@@ -67,9 +64,7 @@ pub fn to_datum(value: CellValue, oid: Oid, column: &str) -> Result<Option<Datum
             .map_err(|e| bad(format!("\"{s}\" is not a number: {e}")))?
             .into_datum(),
         CellValue::Timestamptz(secs) => {
-            let micros = secs
-                .checked_sub(PG_EPOCH_OFFSET)
-                .and_then(|s| s.checked_mul(1_000_000))
+            let micros = stripe_fdw_core::pgtime::from_unix_secs(secs)
                 .ok_or_else(|| bad(format!("timestamp {secs} is out of range")))?;
             if oid == pg_sys::TIMESTAMPOID {
                 Timestamp::try_from(micros)

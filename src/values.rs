@@ -6,9 +6,6 @@ use pgrx::datum::{FromDatum, Timestamp, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, Datum, Oid};
 use stripe_fdw_core::plan::{Cond, Scalar};
 
-/// Microseconds between 1970-01-01 and Postgres' epoch, 2000-01-01.
-const PG_EPOCH_OFFSET_US: i64 = 946_684_800 * 1_000_000;
-
 /// One scalar of type `oid`; None for NULL or a type the planner does not take.
 ///
 /// # Safety
@@ -26,13 +23,13 @@ pub unsafe fn scalar(datum: Datum, isnull: bool, oid: Oid) -> Option<Scalar> {
             pg_sys::TIMESTAMPTZOID => {
                 let ts = TimestampWithTimeZone::from_datum(datum, false)?;
                 let us: i64 = ts.into();
-                us.checked_add(PG_EPOCH_OFFSET_US).map(Scalar::Time)
+                stripe_fdw_core::pgtime::to_unix_micros(us).map(Scalar::Time)
             }
             // A `timestamp` column holds Stripe's time as UTC wall time.
             pg_sys::TIMESTAMPOID => {
                 let ts = Timestamp::from_datum(datum, false)?;
                 let us: i64 = ts.into();
-                us.checked_add(PG_EPOCH_OFFSET_US).map(Scalar::Time)
+                stripe_fdw_core::pgtime::to_unix_micros(us).map(Scalar::Time)
             }
             _ => None,
         }

@@ -8,6 +8,7 @@ pub mod client;
 pub mod error;
 pub mod objects;
 pub mod options;
+pub mod pgtime;
 pub mod plan;
 pub mod spec;
 pub mod value;
