@@ -113,13 +113,15 @@ $$;
 -- Catch up every server that feeds a sync target or a cache (or the one named), each on its own:
 -- read, write under the lock, COMMIT (when the context allows it), so one server's failure stops
 -- no other and every server's progress is kept. A server that cannot be caught up from events
--- gets a full sync() and cache refresh, with a NOTICE that says why. Hands back the first error.
+-- gets a full sync() and cache refresh, with a NOTICE that says why (p_scheduled: the schedule
+-- runs it, see _sync_record). Hands back the first error.
 create procedure stripe_fdw._catch_up_run(
     p_server   text,
     inout err_state  text default null,
     inout err_msg    text default null,
     inout err_detail text default null,
-    inout err_hint   text default null)
+    inout err_hint   text default null,
+    p_scheduled bool default false)
 language plpgsql
 as $$
 declare
@@ -169,7 +171,7 @@ begin
         end if;
     end loop;
     if full_sync then
-        call stripe_fdw._refresh_all_run(e_st, e_msg, e_det, e_hnt);
+        call stripe_fdw._refresh_all_run(e_st, e_msg, e_det, e_hnt, p_scheduled);
         perform stripe_fdw._pin();
         if err_state is null then
             err_state := e_st; err_msg := e_msg; err_detail := e_det; err_hint := e_hnt;
@@ -254,10 +256,10 @@ begin
     end if;
     select s.reconciled_at into last from stripe_fdw.schedule_state s;
     if last is null or last operator(pg_catalog.<=) (pg_catalog.now() operator(pg_catalog.-) reconcile_every) then
-        call stripe_fdw._refresh_all_run(st, msg, det, hnt);
+        call stripe_fdw._refresh_all_run(st, msg, det, hnt, true);
         perform stripe_fdw._pin();
     else
-        call stripe_fdw._catch_up_run(null, st, msg, det, hnt);
+        call stripe_fdw._catch_up_run(null, st, msg, det, hnt, true);
         perform stripe_fdw._pin();
         call stripe_fdw._refresh_stale(c_st, c_msg, c_det, c_hnt);
         perform stripe_fdw._pin();

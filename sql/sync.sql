@@ -24,7 +24,7 @@ create table stripe_fdw.sync_registry (
     duration      interval,
     last_error    text,
     last_error_at timestamptz,
-    repaired      bigint,        -- rows the last full sync wrote that were not the first fill
+    repaired      bigint,        -- rows the last scheduled reconciliation wrote (not a first fill)
     skipped       text,          -- why the last call that met it could not apply it (its rights)
     skipped_at    timestamptz,
     registrant    regrole not null,  -- the role that called create_sync (kept by OID, dumped by name)

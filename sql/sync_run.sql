@@ -18,8 +18,11 @@ as $$
 $$;
 
 -- Record a run of the targets of one group in the registry: its counts, or its error (the counts
--- of the last good run stay).
-create function stripe_fdw._sync_record(p_targets regclass[], p_counts jsonb, p_t0 timestamptz, p_error text)
+-- of the last good run stay). repaired: what a scheduled reconciliation (p_scheduled) had to write
+-- besides a first fill, the sign that webhooks and catch_up missed something; a sync someone
+-- called clears it (they reconciled by hand: nothing is known to be missing now).
+create function stripe_fdw._sync_record(p_targets regclass[], p_counts jsonb, p_t0 timestamptz, p_error text,
+                                        p_scheduled bool default false)
 returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -34,7 +37,7 @@ begin
         if p_error is null then
             select j into c from pg_catalog.jsonb_array_elements(p_counts) j where (j ->> 'target')::oid = t::oid;
             update stripe_fdw.sync_registry g
-               set repaired = case when g.synced_at is not null
+               set repaired = case when p_scheduled and g.synced_at is not null
                                    then (c ->> 'inserted')::bigint + (c ->> 'updated')::bigint + (c ->> 'deleted')::bigint end,
                    synced_at = p_t0,
                    inserted = (c ->> 'inserted')::bigint,
@@ -80,9 +83,9 @@ $$;
 -- read, again each in its own subtransaction, and record every group's outcome. Reads happen
 -- before the lock; one group's failure stops no other. A full sync (p_full) first reads Stripe's
 -- newest event per server and moves catch_up()'s starting point there (never back) when every
--- group of that server was applied. Returns the first error (state, message, detail, hint) or
--- nulls; the caller commits.
-create function stripe_fdw._sync_groups_run(p_targets regclass[], p_full bool,
+-- group of that server was applied. p_scheduled: run by the schedule (see _sync_record).
+-- Returns the first error (state, message, detail, hint) or nulls; the caller commits.
+create function stripe_fdw._sync_groups_run(p_targets regclass[], p_full bool, p_scheduled bool,
     out err_state text, out err_msg text, out err_detail text, out err_hint text)
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -131,7 +134,7 @@ begin
             st := array(select allst[j] from pg_catalog.generate_subscripts(allst, 1) j where stgrp[j] = k order by j);
             begin
                 counts := stripe_fdw._sync_write_json(st, 'sync');
-                perform stripe_fdw._sync_record(grp, counts, t0, null);
+                perform stripe_fdw._sync_record(grp, counts, t0, null, p_scheduled);
                 perform stripe_fdw._sync_unstage(st);
                 continue;
             exception when others then
@@ -169,12 +172,14 @@ $$;
 
 -- Sync one target or all (null), record the outcome, COMMIT when the context allows it, and hand
 -- the error (if any) back instead of raising it, so that refresh_all() can go on with the caches.
+-- p_scheduled: run by the schedule's reconciliation (see _sync_record).
 create procedure stripe_fdw._sync_run(
     p_target   regclass,
     inout err_state  text default null,
     inout err_msg    text default null,
     inout err_detail text default null,
-    inout err_hint   text default null)
+    inout err_hint   text default null,
+    p_scheduled bool default false)
 language plpgsql
 as $$
 declare
@@ -196,7 +201,7 @@ begin
     end if;
     targets := stripe_fdw._sync_target_list(p_target);
     if pg_catalog.cardinality(targets) operator(pg_catalog.>) 0 then
-        r := stripe_fdw._sync_groups_run(targets, p_target is null);
+        r := stripe_fdw._sync_groups_run(targets, p_target is null, p_scheduled);
         err_state := r.err_state; err_msg := r.err_msg; err_detail := r.err_detail; err_hint := r.err_hint;
     end if;
     perform stripe_fdw._record_skips();
@@ -231,13 +236,14 @@ comment on procedure stripe_fdw.sync(regclass) is
     'Bring every sync target (or one) to what Stripe holds now, writing only rows that differ and never a state older than the one a target holds (CALL, not SELECT); targets related by foreign keys apply together, a failure is recorded in sync_status and re-raised';
 
 -- Every sync, then every cache (what refresh_all() runs): a failed sync does not stop the caches.
--- Only a run where everything succeeded counts as the schedule's reconciliation. Hands back the
--- first error.
+-- Only a run where everything succeeded counts as the schedule's reconciliation (p_scheduled: the
+-- schedule runs it). Hands back the first error.
 create procedure stripe_fdw._refresh_all_run(
     inout err_state  text default null,
     inout err_msg    text default null,
     inout err_detail text default null,
-    inout err_hint   text default null)
+    inout err_hint   text default null,
+    p_scheduled bool default false)
 language plpgsql
 as $$
 declare
@@ -249,7 +255,7 @@ declare
     c_det text;
     c_hnt text;
 begin
-    call stripe_fdw._sync_run(null, err_state, err_msg, err_detail, err_hint);
+    call stripe_fdw._sync_run(null, err_state, err_msg, err_detail, err_hint, p_scheduled);
     perform stripe_fdw._pin();
     -- The servers that feed only caches: catch_up() starts from Stripe's newest event before
     -- the caches' reads, once they succeeded.

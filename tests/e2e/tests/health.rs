@@ -88,9 +88,10 @@ fn missed_webhooks_that_catch_up_repairs_turn_the_server_to_warning() {
 fn a_full_sync_that_repairs_rows_and_a_failing_sync_show() {
     let mut env = hooked(Catalog::Demo);
     let hobby = product_id(&mut env, "Hobby");
-    // Changed, and neither a webhook nor catch_up applied it: the reconciliation repairs it.
+    // Changed, and neither a webhook nor catch_up applied it: the scheduled reconciliation
+    // repairs it, and says so.
     stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Repaired");
-    env.exec("call stripe_fdw.sync()");
+    env.exec("call stripe_fdw.run_scheduled()");
     let p = problems(&mut env);
     assert!(
         p.iter().any(|(k, n, s, r)| k == "sync"
@@ -118,9 +119,18 @@ fn a_full_sync_that_repairs_rows_and_a_failing_sync_show() {
             && r.starts_with("the last sync failed")),
         "{p:?}"
     );
-    // Fixed: the next good sync clears it (nothing left to repair).
+    // Fixed: the next good sync clears it.
     env.exec("call stripe_fdw.sync()");
     assert_eq!(problems(&mut env), vec![]);
+    // A sync someone calls to repair by hand is not the schedule's sign of missed webhooks.
+    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Repaired+By+Hand");
+    env.exec("call stripe_fdw.sync()");
+    assert_eq!(problems(&mut env), vec![]);
+    let repaired: Option<i64> = env.query(
+        "select repaired from stripe_fdw.sync_status where target = 'public.products'::regclass",
+    )[0]
+        .get(0);
+    assert_eq!(repaired, None);
 }
 
 #[test]
