@@ -5,6 +5,8 @@
 //! of the cache.
 
 mod cells;
+mod endpoint_secret;
+mod endpoints;
 mod error;
 mod exec;
 mod import;
@@ -76,6 +78,11 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/catchup.sql",
     name = "catchup",
+    requires = ["webhooks"]
+);
+pgrx::extension_sql_file!(
+    "../sql/endpoints.sql",
+    name = "endpoints",
     requires = ["webhooks"]
 );
 pgrx::extension_sql_file!(

@@ -55,7 +55,7 @@ impl Raise {
     }
 }
 
-fn report(code: PgSqlErrorCode, message: String, hint: Option<&str>) -> Raise {
+pub(crate) fn report(code: PgSqlErrorCode, message: String, hint: Option<&str>) -> Raise {
     let r = ErrorReport::new(code, message, "stripe_fdw");
     Raise::from(match hint {
         Some(h) => r.set_hint(h),
@@ -64,7 +64,7 @@ fn report(code: PgSqlErrorCode, message: String, hint: Option<&str>) -> Raise {
 }
 
 /// The server's name, options and owner, when the calling role has USAGE on it.
-fn server(oid: Oid) -> Result<(String, ServerOptions, Oid), Raise> {
+pub(crate) fn server(oid: Oid) -> Result<(String, ServerOptions, Oid), Raise> {
     unsafe {
         let srv = pg_sys::GetForeignServerExtended(oid, pg_sys::FSV_MISSING_OK as u16);
         if srv.is_null() {
@@ -99,7 +99,10 @@ fn server(oid: Oid) -> Result<(String, ServerOptions, Oid), Raise> {
     }
 }
 
-fn resolve_secret(s: &WebhookSecretOptions, named: &NamedIn) -> Result<Option<String>, Raise> {
+pub(crate) fn resolve_secret(
+    s: &WebhookSecretOptions,
+    named: &NamedIn,
+) -> Result<Option<String>, Raise> {
     let found = if let Some(k) = &s.secret {
         Some(k.clone())
     } else if let Some(id) = &s.secret_id {
@@ -195,6 +198,7 @@ fn verify_event(server_oid: Oid, payload: &str, header: Option<&str>) -> Result<
         ));
     }
     wrong_mode(&event, server_oid, &name, &opts, owner)?;
+    wrong_account(&event, &opts)?;
     Ok(event)
 }
 
@@ -232,11 +236,33 @@ fn wrong_mode(
     }
 }
 
-fn stripe_err(e: StripeError) -> Raise {
+/// One endpoint per account: an event that names its account (`account`, as Connect deliveries
+/// do) is refused when the server's account is known (options `account`, else `account_id`) and is
+/// another. An event that names none is its endpoint's own account's. Nothing is written.
+fn wrong_account(event: &Value, opts: &ServerOptions) -> Result<(), Raise> {
+    let (Some(theirs), Some(ours)) = (
+        event.get("account").and_then(Value::as_str),
+        opts.known_account(),
+    ) else {
+        return Ok(());
+    };
+    if theirs == ours {
+        return Ok(());
+    }
+    Err(report(
+        PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+        format!(
+            "stripe_fdw: webhook refused: the event is for account {theirs}, and this server reads account {ours}"
+        ),
+        Some("One endpoint per account: register this database's endpoint on its own account (stripe_fdw.create_webhook_endpoint), and remove this URL from the other account's endpoints; or correct the server option account_id."),
+    ))
+}
+
+pub(crate) fn stripe_err(e: StripeError) -> Raise {
     Raise::from(stripe_error(e))
 }
 
-fn client(server_oid: Oid) -> Result<Client, Raise> {
+pub(crate) fn client(server_oid: Oid) -> Result<Client, Raise> {
     let (name, opts, owner) = server(server_oid)?;
     let user = unsafe { pg_sys::GetUserId() };
     let api_key = secrets::api_key(server_oid, &name, &opts.secret, user, owner)?;

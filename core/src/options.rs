@@ -38,6 +38,7 @@ impl Scope {
                 "api_url",
                 "api_version",
                 "account",
+                "account_id",
                 "connect_timeout",
                 "request_timeout",
                 "max_retries",
@@ -154,6 +155,9 @@ pub struct ServerOptions {
     /// `Stripe-Version`; `None` (option value 'account') sends none: the account's default applies.
     pub api_version: Option<String>,
     pub account: Option<String>,
+    /// The id of the account the key reads (`account_id`, set by create_webhook_endpoint): with
+    /// `account`, the account whose events handle_webhook accepts.
+    pub account_id: Option<String>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
     pub max_retries: u32,
@@ -237,7 +241,34 @@ fn tolerance(map: &HashMap<String, String>) -> Result<Duration, OptionError> {
     Ok(d)
 }
 
+/// An account id option (`account`, `account_id`): `acct_` and letters, digits, underscores.
+fn account_option(
+    map: &HashMap<String, String>,
+    name: &str,
+    what: &str,
+) -> Result<Option<String>, OptionError> {
+    match map.get(name) {
+        Some(v)
+            if !v.starts_with("acct_")
+                || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+        {
+            Err(bad(
+                name,
+                v,
+                &format!("{what} such as 'acct_1032D82eZvKYlo2C'"),
+            ))
+        }
+        v => Ok(v.cloned()),
+    }
+}
+
 impl ServerOptions {
+    /// The account whose events this server accepts, when known: the connected account it acts
+    /// for (`account`), else its key's own (`account_id`).
+    pub fn known_account(&self) -> Option<&str> {
+        self.account.as_deref().or(self.account_id.as_deref())
+    }
+
     pub fn parse(map: &HashMap<String, String>) -> Result<Self, OptionError> {
         let secret = parse_secret_options(map)?;
         let raw_url = map
@@ -262,19 +293,17 @@ impl ServerOptions {
             Some(v) => Some(v.clone()),
             None => Some(DEFAULT_API_VERSION.to_string()),
         };
-        let account = match map.get("account") {
-            Some(v)
-                if !v.starts_with("acct_")
-                    || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
-            {
+        let account = account_option(map, "account", "a connected account id")?;
+        let account_id = account_option(map, "account_id", "the id of the key's own account")?;
+        if let (Some(a), Some(b)) = (&account, &account_id) {
+            if a != b {
                 return Err(bad(
-                    "account",
-                    v,
-                    "a connected account id such as 'acct_1032D82eZvKYlo2C'",
-                ))
+                    "account_id",
+                    b,
+                    "the same account as option account (the connected account the server acts for), or no account_id",
+                ));
             }
-            v => v.cloned(),
-        };
+        }
         let max_retries = match map.get("max_retries") {
             None => 3,
             Some(v) => v
@@ -304,6 +333,7 @@ impl ServerOptions {
             api_url,
             api_version,
             account,
+            account_id,
             connect_timeout: duration(map, "connect_timeout", Duration::from_secs(10))?,
             request_timeout: duration(map, "request_timeout", Duration::from_secs(30))?,
             max_retries,

@@ -80,6 +80,7 @@ fn bad_values_say_what_is_expected() {
         ),
         ("max_concurrency", "four", "a whole number"),
         ("account", "bob", "acct_"),
+        ("account_id", "acct-1", "acct_"),
         ("api_version", "", "API version"),
     ];
     for (name, value, expected) in cases {
@@ -203,4 +204,19 @@ fn webhook_secret_sources_are_exclusive_and_hidden() {
     assert!(e.to_string().contains("hidden"), "{e}");
     let s = ServerOptions::parse(&map(&[("webhook_secret", "whsec_abc")])).expect("valid");
     assert!(!format!("{s:?}").contains("whsec_abc"));
+}
+
+#[test]
+fn the_known_account_is_the_connected_one_else_the_keys_own() {
+    let parse = |o: &[(&str, &str)]| ServerOptions::parse(&map(o));
+    let none = parse(&[]).expect("valid");
+    assert_eq!(none.known_account(), None);
+    let own = parse(&[("account_id", "acct_own")]).expect("valid");
+    assert_eq!(own.known_account(), Some("acct_own"));
+    let connected = parse(&[("account", "acct_c")]).expect("valid");
+    assert_eq!(connected.known_account(), Some("acct_c"));
+    let both = parse(&[("account", "acct_c"), ("account_id", "acct_c")]).expect("valid");
+    assert_eq!(both.known_account(), Some("acct_c"));
+    let err = parse(&[("account", "acct_c"), ("account_id", "acct_own")]).expect_err("differ");
+    assert!(err.hint().contains("same account"), "{}", err.hint());
 }

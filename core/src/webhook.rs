@@ -2,7 +2,9 @@
 //!
 //! The header is `t=<unix>,v1=<hex>[,v1=<hex>...]`; other schemes (`v0`, ...) are ignored. Each `v1`
 //! is the hex HMAC-SHA256 of `"<t>.<raw payload>"` keyed with the endpoint secret (`whsec_...`).
-//! Several `v1` appear while a secret is being rolled: one match is enough. As in Stripe's own
+//! Several `v1` appear while a secret is being rolled: one match is enough. The configured secret may
+//! itself be several, comma-separated (newest first), while one endpoint replaces another and both
+//! deliver: a match with any of them is enough. As in Stripe's own
 //! libraries, the signature is checked first and the timestamp second, so `Expired` always means a
 //! genuine but old delivery. No error ever contains the secret or the expected signature.
 
@@ -96,9 +98,16 @@ fn parse(header: &str) -> Result<Parsed, SignatureError> {
     Ok(Parsed { t, v1 })
 }
 
-/// Verify `header` for the raw `payload` with the endpoint `secret` at time `now` (Unix seconds).
+/// The secrets a configured value holds: one `whsec_...`, or several separated by commas (newest
+/// first); empty parts are skipped.
+pub fn secrets(value: &str) -> impl Iterator<Item = &str> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Verify `header` for the raw `payload` with the endpoint `secret` (one, or several separated by
+/// commas: see [`secrets`]) at time `now` (Unix seconds).
 ///
-/// Accepts when any `v1` matches (compared in constant time) and `t >= now - tolerance`; a
+/// Accepts when any `v1` matches any secret (compared in constant time) and `t >= now - tolerance`; a
 /// `tolerance <= 0` skips the age check, as Stripe's libraries do. Returns the header's `t`.
 pub fn verify(
     payload: &[u8],
@@ -112,13 +121,18 @@ pub fn verify(
         _ => return Err(SignatureError::Missing),
     };
     let parsed = parse(header)?;
-    let expected = mac(payload, secret, parsed.t);
     let mut matched = subtle::Choice::from(0u8);
-    for sig in &parsed.v1 {
-        // ct_eq is false for slices of different lengths; every candidate is compared.
-        matched |= expected.as_slice().ct_eq(sig.as_slice());
+    for one in secrets(secret) {
+        let expected = mac(payload, one, parsed.t);
+        if expected.is_empty() {
+            continue;
+        }
+        for sig in &parsed.v1 {
+            // ct_eq is false for slices of different lengths; every candidate is compared.
+            matched |= expected.as_slice().ct_eq(sig.as_slice());
+        }
     }
-    if !bool::from(matched) || expected.is_empty() {
+    if !bool::from(matched) {
         return Err(SignatureError::NoMatch);
     }
     let age = now.saturating_sub(parsed.t);

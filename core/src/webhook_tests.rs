@@ -202,3 +202,33 @@ fn a_keys_prefix_says_its_mode() {
     assert_eq!(key_livemode("sk_live"), None);
     assert_eq!(key_livemode("ßk_live_x"), None, "not a char boundary issue");
 }
+
+#[test]
+fn while_an_endpoint_is_replaced_either_secret_verifies() {
+    let t = NOW - 5;
+    let both = format!("whsec_new_0001,{SECRET}");
+    let by_new = sign_header(PAYLOAD, "whsec_new_0001", t);
+    let by_old = sign_header(PAYLOAD, SECRET, t);
+    let by_other = sign_header(PAYLOAD, "whsec_other", t);
+    assert_eq!(verify(PAYLOAD, Some(&by_new), &both, NOW, 300), Ok(t));
+    assert_eq!(verify(PAYLOAD, Some(&by_old), &both, NOW, 300), Ok(t));
+    assert_eq!(
+        verify(PAYLOAD, Some(&by_other), &both, NOW, 300),
+        Err(SignatureError::NoMatch)
+    );
+    // Only the newest kept: the old endpoint's deliveries no longer verify.
+    assert_eq!(
+        verify(PAYLOAD, Some(&by_old), "whsec_new_0001", NOW, 300),
+        Err(SignatureError::NoMatch)
+    );
+    // Empty parts are no secret (an empty key would otherwise be an HMAC key like any other).
+    assert_eq!(
+        verify(PAYLOAD, Some(&sign_header(PAYLOAD, "", t)), ",", NOW, 300),
+        Err(SignatureError::NoMatch)
+    );
+    assert_eq!(
+        secrets(" a , ,b,").collect::<Vec<_>>(),
+        ["a", "b"],
+        "newest first, blanks skipped"
+    );
+}

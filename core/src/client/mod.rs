@@ -12,6 +12,7 @@ pub mod slices;
 mod transport;
 
 pub(crate) use request::Backoff;
+pub use request::Form;
 pub use scan::ListScan;
 pub use transport::Transport;
 
@@ -156,6 +157,35 @@ impl Client {
         let req = self.req.clone();
         self.run(
             async move { req.retrieve(url, &Backoff::default()).await },
+            interrupted,
+        )
+    }
+
+    /// `GET <segments...>` as one object (e.g. `["account"]`); a 404 is an error like any other.
+    pub fn get_object(
+        &self,
+        segments: &[&str],
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<Value, StripeError> {
+        let url = self.url(segments, &[]);
+        let req = self.req.clone();
+        self.run(
+            async move { req.object(url, None, &Backoff::default()).await },
+            interrupted,
+        )
+    }
+
+    /// `POST <segments...>` with a form (e.g. a create): the object Stripe answers.
+    pub fn post(
+        &self,
+        segments: &[&str],
+        form: Form,
+        interrupted: &dyn Fn() -> bool,
+    ) -> Result<Value, StripeError> {
+        let url = self.url(segments, &[]);
+        let req = self.req.clone();
+        self.run(
+            async move { req.object(url, Some(form), &Backoff::default()).await },
             interrupted,
         )
     }

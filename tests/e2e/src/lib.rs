@@ -5,7 +5,7 @@
 
 pub use fake_stripe::{
     Catalog, Config, FakeStripe, FaultConfig, FaultKind, FaultRule, HoldRule, HoldWhen, LogEntry,
-    DEFAULT_API_KEY,
+    ACCOUNT_ID, DEFAULT_API_KEY,
 };
 use postgres::{Client, NoTls, Row};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod control;
+pub mod endpoints;
 pub mod errors;
 pub mod events;
 pub mod events_api;
@@ -37,6 +38,7 @@ use tokio::sync::watch;
 pub use faults::{FaultConfig, FaultKind, FaultRule};
 pub use holds::{HoldRule, HoldWhen};
 pub use log::LogEntry;
+pub use state::ACCOUNT_ID;
 
 use server::{lock, Shared};
 
@@ -225,6 +227,33 @@ impl FakeStripe {
         timestamp: Option<i64>,
     ) -> Option<(String, String)> {
         webhooks::signed(&self.shared, event_id, secret, timestamp)
+    }
+
+    /// The raw body and `Stripe-Signature` header Stripe would POST for `event_id` to webhook
+    /// endpoint `endpoint_id`, signed with the secret the fake issued for it. `Err` when there is no
+    /// such event or endpoint, or the endpoint is not subscribed to the event's type.
+    pub fn webhook_to(
+        &self,
+        event_id: &str,
+        endpoint_id: &str,
+    ) -> Result<(String, String), String> {
+        webhooks::signed_for(&self.shared, event_id, endpoint_id)
+    }
+
+    /// The signing secret the fake issued for webhook endpoint `id` (for tests that sign a payload
+    /// of their own, as Stripe would for that endpoint).
+    pub fn endpoint_secret(&self, id: &str) -> Option<String> {
+        lock(&self.shared.state).endpoint_secrets.get(id).cloned()
+    }
+
+    /// Every webhook endpoint, newest first, as `GET /v1/webhook_endpoints` lists them.
+    pub fn endpoints(&self) -> Vec<serde_json::Value> {
+        let st = lock(&self.shared.state);
+        st.endpoints
+            .iter()
+            .rev()
+            .map(|e| serde_json::to_value(e).unwrap_or_default())
+            .collect()
     }
 
     /// Deliver `event_id` to `url` as Stripe does (POST, signed with `secret` at `timestamp`,

@@ -17,7 +17,7 @@ use crate::log::LogEntry;
 use crate::params::Params;
 use crate::server::{lock, Shared};
 use crate::state::State;
-use crate::{events, events_api, prices, products, webhooks};
+use crate::{endpoints, events, events_api, prices, products, webhooks};
 
 /// What the connection should do with a request.
 pub enum Outcome {
@@ -214,6 +214,11 @@ fn api_inner(shared: &Arc<Shared>, req: &Request, rid: &str) -> ApiResult<Value>
                 _ => None,
             }
         }
+        ("GET", ["account"]) => Some(("GET", "account", None)),
+        (m @ ("GET" | "POST"), ["webhook_endpoints"]) => Some((m, "webhook_endpoints", None)),
+        (m @ ("GET" | "DELETE"), ["webhook_endpoints", id]) if !id.is_empty() => {
+            Some((m, "webhook_endpoints", Some(*id)))
+        }
         _ => None,
     };
     let Some((method, resource, id)) = matched else {
@@ -249,6 +254,11 @@ fn route(
         ("POST", "prices", Some(id)) => prices::update(st, id, params),
         ("GET", "events", None) => events_api::list(st, params),
         ("GET", "events", Some(id)) => events_api::retrieve(st, id, params),
+        ("GET", "account", None) => endpoints::account(st, params),
+        ("GET", "webhook_endpoints", None) => endpoints::list(st, params),
+        ("POST", "webhook_endpoints", None) => endpoints::create(st, params),
+        ("GET", "webhook_endpoints", Some(id)) => endpoints::retrieve(st, id, params),
+        ("DELETE", "webhook_endpoints", Some(id)) => endpoints::delete(st, id, params),
         _ => Err(ApiError::not_found_url(method, &format!("/v1/{resource}"))),
     }
 }

@@ -2,10 +2,14 @@
 
 use std::collections::HashMap;
 
+use crate::endpoints::WebhookEndpoint;
 use crate::events::{Change, Event};
 use crate::ids::{fresh_seed, make_id, now_unix, SplitMix, PRICE_ID_LEN, PRODUCT_ID_LEN};
 use crate::model::{Price, Product};
 use crate::store::Table;
+
+/// The account the fake's keys belong to.
+pub const ACCOUNT_ID: &str = "acct_1FakeStripeE2e00";
 
 #[derive(Debug, Clone)]
 pub struct State {
@@ -17,6 +21,11 @@ pub struct State {
     pub events: Table<Event>,
     /// Changes noted by the request being handled (see [`crate::events::commit`]).
     pub changes: Vec<Change>,
+    /// Webhook endpoints, and the signing secret of each (shown only by the create).
+    pub endpoints: Table<WebhookEndpoint>,
+    pub endpoint_secrets: HashMap<String, String>,
+    /// The id of the account every key of this fake belongs to (`GET /v1/account`).
+    pub account_id: String,
     rng: SplitMix,
     /// Event ids: seeded per server (see [`fresh_seed`]).
     pub(crate) event_rng: SplitMix,
@@ -30,6 +39,9 @@ impl Default for State {
             lookup: HashMap::new(),
             events: Table::default(),
             changes: Vec::new(),
+            endpoints: Table::default(),
+            endpoint_secrets: HashMap::new(),
+            account_id: ACCOUNT_ID.to_string(),
             rng: SplitMix(0xFA4E_5791_9E00),
             event_rng: SplitMix(fresh_seed()),
         }
@@ -62,6 +74,9 @@ impl State {
             lookup,
             events: Table::default(),
             changes: Vec::new(),
+            endpoints: Table::default(),
+            endpoint_secrets: HashMap::new(),
+            account_id: ACCOUNT_ID.to_string(),
             rng: SplitMix(0xFA4E_5791_9E00 ^ seed),
             event_rng: SplitMix(fresh_seed()),
         })

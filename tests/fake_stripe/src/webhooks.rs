@@ -1,6 +1,7 @@
 //! Test-driven webhook deliveries: sign an event as Stripe does (core's `sign_header`) and POST it.
 //!
-//! `POST /__webhooks/deliver` with `{"event","url","secret","timestamp"?}` sends the event's JSON
+//! `POST /__webhooks/deliver` with `{"event","url","secret"|"endpoint","timestamp"?}` sends the event's
+//! JSON (signed with `secret`, or with the secret issued for webhook endpoint `endpoint`)
 //! with a `Stripe-Signature` header and answers `{"event","url","status"}` (`status` 0 plus `error`
 //! when the URL could not be reached). A wrong secret or an old `timestamp` makes a refusable
 //! delivery for negative tests. The outcome drives the event's `delivery_success`.
@@ -26,7 +27,11 @@ pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(30);
 struct DeliverRequest {
     event: String,
     url: String,
-    secret: String,
+    /// The secret to sign with; or `endpoint`, a webhook endpoint whose issued secret signs it.
+    #[serde(default)]
+    secret: Option<String>,
+    #[serde(default)]
+    endpoint: Option<String>,
     /// The signature's `t`; default now.
     #[serde(default)]
     timestamp: Option<i64>,
@@ -48,6 +53,37 @@ pub fn signed(
     let t = timestamp.unwrap_or_else(now_unix);
     let header = stripe_fdw_core::webhook::sign_header(payload.as_bytes(), secret, t);
     Some((payload, header))
+}
+
+/// Like [`signed`], for webhook endpoint `endpoint_id`: signed with the secret the fake issued for
+/// it, and only for an event type the endpoint is subscribed to (Stripe sends it no other).
+pub fn signed_for(
+    shared: &Shared,
+    event_id: &str,
+    endpoint_id: &str,
+) -> Result<(String, String), String> {
+    let secret = {
+        let st = lock(&shared.state);
+        let endpoint = st
+            .endpoints
+            .get(endpoint_id)
+            .ok_or_else(|| format!("No such webhook endpoint: '{endpoint_id}'"))?;
+        let kind = st
+            .events
+            .get(event_id)
+            .map(|e| e.kind.clone())
+            .ok_or_else(|| format!("No such event: '{event_id}'"))?;
+        if !crate::endpoints::subscribed(endpoint, &kind) {
+            return Err(format!(
+                "webhook endpoint {endpoint_id} is not subscribed to {kind} events"
+            ));
+        }
+        st.endpoint_secrets
+            .get(endpoint_id)
+            .cloned()
+            .ok_or_else(|| format!("No secret for webhook endpoint: '{endpoint_id}'"))?
+    };
+    signed(shared, event_id, &secret, None).ok_or_else(|| format!("No such event: '{event_id}'"))
 }
 
 /// POST `payload` to `url` with `header` as `Stripe-Signature`; the status the URL answered.
@@ -103,7 +139,22 @@ pub async fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
     if lock(&shared.state).events.get(&body.event).is_none() {
         return error_response(&ApiError::no_such("event", &body.event, "event", 404));
     }
-    match deliver(shared, &body.event, &body.url, &body.secret, body.timestamp).await {
+    let secret = match (&body.secret, &body.endpoint) {
+        (Some(s), None) => s.clone(),
+        (None, Some(e)) => match lock(&shared.state).endpoint_secrets.get(e) {
+            Some(s) => s.clone(),
+            None => {
+                return error_response(&ApiError::no_such("webhook_endpoint", e, "endpoint", 404))
+            }
+        },
+        _ => {
+            return error_response(&ApiError::invalid(
+                "give exactly one of secret and endpoint",
+                None,
+            ))
+        }
+    };
+    match deliver(shared, &body.event, &body.url, &secret, body.timestamp).await {
         Ok(status) => Response::json(
             200,
             &json!({"event": body.event, "url": body.url, "status": status}),

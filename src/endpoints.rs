@@ -1,0 +1,241 @@
+//! The Rust half of create_webhook_endpoint() and webhook_endpoints() (sql/endpoints.sql): Stripe's
+//! webhook endpoints of a server's account, made and listed with the server's key as the caller
+//! sees it (src/webhook.rs `client`). The signing secret Stripe answers on create goes straight to
+//! src/endpoint_secret.rs; it is in no result, message or log line.
+
+use crate::endpoint_secret;
+use crate::scan::interrupted;
+use crate::webhook::{client, report, server, stripe_err, Raise};
+use pgrx::pg_sys::{self, Oid};
+use pgrx::PgSqlErrorCode;
+use serde_json::{json, Value};
+use stripe_fdw_core::client::{Client, Form};
+
+/// Stripe's largest page.
+const PAGE: &str = "100";
+
+fn database() -> String {
+    unsafe {
+        let p = pg_sys::get_database_name(pg_sys::MyDatabaseId);
+        if p.is_null() {
+            return String::new();
+        }
+        std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+    }
+}
+
+fn owner_only(srv: Oid, name: &str) -> Result<(), Raise> {
+    if unsafe { pg_sys::pg_foreign_server_ownercheck(srv, pg_sys::GetUserId()) } {
+        return Ok(());
+    }
+    Err(report(
+        PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        format!("stripe_fdw: only the owner of foreign server {name} may register its webhook endpoint"),
+        Some("Call create_webhook_endpoint as the server's owner (it keeps the endpoint's signing secret in the server's options)."),
+    ))
+}
+
+/// The id of the account the key reads (`GET /v1/account`; with the option `account`, that
+/// connected account).
+fn account_id(c: &Client) -> Result<String, Raise> {
+    let acct = c
+        .get_object(&["account"], &interrupted)
+        .map_err(stripe_err)?;
+    acct.get("id")
+        .and_then(Value::as_str)
+        .filter(|id| id.starts_with("acct_"))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            report(
+                PgSqlErrorCode::ERRCODE_FDW_ERROR,
+                "stripe_fdw: Stripe's answer to GET /v1/account has no account id".into(),
+                Some("Check the server option api_url: it must point at Stripe's API."),
+            )
+        })
+}
+
+/// The endpoint as create_webhook_endpoint() and webhook_endpoints() show it: never the secret.
+fn shown(e: &Value) -> Value {
+    let keep = [
+        "id",
+        "url",
+        "status",
+        "enabled_events",
+        "metadata",
+        "api_version",
+        "livemode",
+        "created",
+    ];
+    let mut out = serde_json::Map::new();
+    for k in keep {
+        out.insert(k.into(), e.get(k).cloned().unwrap_or(Value::Null));
+    }
+    Value::Object(out)
+}
+
+/// Register `url` with Stripe for server `srv`, subscribed to `events`; keep its secret; return it
+/// without the secret, with where the secret went.
+fn create(srv: Oid, url: &str, events: &[String]) -> Result<Value, Raise> {
+    let (name, opts, owner) = server(srv)?;
+    owner_only(srv, &name)?;
+    let c = client(srv)?;
+    let account = account_id(&c)?;
+    let mut fields: Vec<(String, String)> = vec![("url".into(), url.into())];
+    fields.extend(
+        events
+            .iter()
+            .map(|e| ("enabled_events[]".into(), e.clone())),
+    );
+    fields.push(("metadata[database]".into(), database()));
+    fields.push(("metadata[server]".into(), name.clone()));
+    fields.push((
+        "metadata[stripe_fdw]".into(),
+        env!("CARGO_PKG_VERSION").into(),
+    ));
+    fields.push((
+        "description".into(),
+        format!("stripe_fdw: database {}, server {name}", database()),
+    ));
+    if let Some(v) = &opts.api_version {
+        fields.push(("api_version".into(), v.clone()));
+    }
+    let made = c
+        .post(&["webhook_endpoints"], Form::new(fields), &interrupted)
+        .map_err(stripe_err)?;
+    let Some(secret) = made.get("secret").and_then(Value::as_str) else {
+        return Err(report(
+            PgSqlErrorCode::ERRCODE_FDW_ERROR,
+            "stripe_fdw: Stripe's answer to creating the webhook endpoint has no signing secret"
+                .into(),
+            Some("Delete the endpoint in the Dashboard (Developers, Webhooks) and try again."),
+        ));
+    };
+    let stored = endpoint_secret::store(srv, &name, owner, &opts.webhook_secret, secret)?;
+    endpoint_secret::set_server_options(srv, &name, &[("account_id", &account)])?;
+    let mut out = shown(&made);
+    if let Some(m) = out.as_object_mut() {
+        m.insert("account".into(), json!(account));
+        m.insert("secret_stored_in".into(), json!(stored.place));
+        m.insert("previous_secret_kept".into(), json!(stored.previous_kept));
+    }
+    Ok(out)
+}
+
+/// One listed endpoint.
+type EndpointRow = (
+    String,
+    String,
+    String,
+    Vec<String>,
+    pgrx::JsonB,
+    Option<String>,
+    i64,
+    bool,
+);
+
+fn row(e: &Value) -> Option<EndpointRow> {
+    let s = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_string);
+    Some((
+        s("id")?,
+        s("url")?,
+        s("status")?,
+        e.get("enabled_events")?
+            .as_array()?
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        pgrx::JsonB(e.get("metadata").cloned().unwrap_or(json!({}))),
+        s("api_version"),
+        e.get("created").and_then(Value::as_i64).unwrap_or(0),
+        e.get("livemode").and_then(Value::as_bool).unwrap_or(false),
+    ))
+}
+
+/// Every webhook endpoint of the server's account, newest first (one request per 100).
+fn list(srv: Oid) -> Result<Vec<EndpointRow>, Raise> {
+    let c = client(srv)?;
+    let mut out = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut params = vec![("limit".to_string(), PAGE.to_string())];
+        if let Some(a) = &after {
+            params.push(("starting_after".into(), a.clone()));
+        }
+        let page = c
+            .list_page("webhook_endpoints", &params, &interrupted)
+            .map_err(stripe_err)?;
+        out.extend(page.data.iter().filter_map(row));
+        let last = page
+            .data
+            .last()
+            .and_then(|e| e.get("id"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if !page.has_more || last.is_none() || last == after {
+            return Ok(out);
+        }
+        after = last;
+    }
+}
+
+fn forget(srv: Oid) -> Result<bool, Raise> {
+    let (name, opts, owner) = server(srv)?;
+    owner_only(srv, &name)?;
+    endpoint_secret::forget_previous(srv, &name, owner, &opts.webhook_secret)
+}
+
+#[pgrx::pg_schema]
+mod stripe_fdw {
+    use pgrx::pg_sys::panic::ErrorReportable;
+    use pgrx::pg_sys::Oid;
+    use pgrx::prelude::*;
+    use pgrx::JsonB;
+
+    /// Register `url` as server `server`'s webhook endpoint (the owner only), subscribed to
+    /// `events`; its secret is kept, never returned.
+    #[pg_extern(name = "_create_webhook_endpoint")]
+    #[search_path(pg_catalog, pg_temp)]
+    fn create_webhook_endpoint(server: Oid, url: &str, events: Vec<String>) -> JsonB {
+        JsonB(
+            super::create(server, url, &events)
+                .map_err(super::Raise::into_report)
+                .unwrap_or_report(),
+        )
+    }
+
+    /// The webhook endpoints of server `server`'s account (USAGE on it needed), newest first.
+    #[pg_extern(name = "_webhook_endpoints")]
+    #[search_path(pg_catalog, pg_temp)]
+    #[allow(clippy::type_complexity)]
+    fn webhook_endpoints(
+        server: Oid,
+    ) -> TableIterator<
+        'static,
+        (
+            name!(id, String),
+            name!(url, String),
+            name!(status, String),
+            name!(enabled_events, Vec<String>),
+            name!(metadata, JsonB),
+            name!(api_version, Option<String>),
+            name!(created, i64),
+            name!(livemode, bool),
+        ),
+    > {
+        TableIterator::new(
+            super::list(server)
+                .map_err(super::Raise::into_report)
+                .unwrap_or_report(),
+        )
+    }
+
+    /// Keep only the newest webhook secret of server `server` (the owner only): true when a
+    /// previous one was forgotten.
+    #[pg_extern(name = "_forget_previous_webhook_secret")]
+    #[search_path(pg_catalog, pg_temp)]
+    fn forget_previous_webhook_secret(server: Oid) -> bool {
+        super::forget(server)
+            .map_err(super::Raise::into_report)
+            .unwrap_or_report()
+    }
+}
