@@ -8,15 +8,16 @@ mod support;
 
 use e2e::*;
 use hooks::*;
+use serde_json::Value;
 use starter::*;
 use std::process::Command;
+use stripe_fdw_core::webhook::signature;
 use support::{bindir, connect_to, unique};
-
 
 /// The statements of the SQL block after `<!-- step: {name} -->` in docs/recovery.md, with the
 /// doc's names made this test's: `stripe_server` its server, `stripe.` its foreign tables' schema,
-/// `sk_test_NEW_KEY` the key `new_key`.
-fn step(env: &Env, name: &str, new_key: &str) -> Vec<String> {
+/// `sk_test_NEW_KEY` the key `new`, `whsec_NEW_SECRET` the secret `new`.
+fn step(env: &Env, name: &str, new: &str) -> Vec<String> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/recovery.md");
     let doc = std::fs::read_to_string(path).expect("docs/recovery.md");
     let marker = format!("<!-- step: {name} -->");
@@ -35,7 +36,8 @@ fn step(env: &Env, name: &str, new_key: &str) -> Vec<String> {
     let sql = sql
         .replace("stripe_server", &env.server)
         .replace("stripe.", &format!("{}.", env.s))
-        .replace("sk_test_NEW_KEY", new_key);
+        .replace("sk_test_NEW_KEY", new)
+        .replace("whsec_NEW_SECRET", new);
     let statements: Vec<String> = sql
         .split(";\n")
         .map(str::trim)
@@ -47,10 +49,13 @@ fn step(env: &Env, name: &str, new_key: &str) -> Vec<String> {
 }
 
 /// Run a step; the rows of its last statement (the health check) as "kind name: status reason".
-fn run_step(env: &mut Env, name: &str, new_key: &str) -> Vec<String> {
-    let statements = step(env, name, new_key);
+fn run_step(env: &mut Env, name: &str, new: &str) -> Vec<String> {
+    let statements = step(env, name, new);
     let (last, rest) = statements.split_last().expect("statements");
-    assert!(last.contains("stripe_fdw.health"), "{name} ends with the health check: {last}");
+    assert!(
+        last.contains("stripe_fdw.health"),
+        "{name} ends with the health check: {last}"
+    );
     for s in rest {
         env.db
             .simple_query(s)
@@ -79,12 +84,14 @@ fn assert_all_equal_to_stripe(env: &mut Env) {
     let cached: i64 = env.query(
         "select count(*) from stripe_fdw.cache_registry r, stripe_fdw.cache_drift(r.object) d",
     )[0]
-        .get(0);
+    .get(0);
     assert_eq!(cached, 0, "the caches are equal to Stripe");
 }
 
 fn cached(env: &mut Env) {
-    env.exec("select stripe_fdw.create_cache('{s}', 'stripe_cache'); call stripe_fdw.refresh_cache();");
+    env.exec(
+        "select stripe_fdw.create_cache('{s}', 'stripe_cache'); call stripe_fdw.refresh_cache();",
+    );
 }
 
 #[test]
@@ -114,6 +121,9 @@ fn new_deployment_with_empty_tables() {
     assert_all_equal_to_stripe(&mut env);
     let catalog: i64 = env.query("select count(*) from stripe_cache.catalog")[0].get(0);
     assert_eq!(catalog, 3, "the pricing page lists the active products");
+    let endpoints = env
+        .strings("select url from stripe_fdw.webhook_endpoints() where names_this and serves_this");
+    assert_eq!(endpoints, vec!["https://app.example.com/api/webhooks"]);
 }
 
 #[test]
@@ -122,12 +132,22 @@ fn an_outage_longer_than_30_days() {
     cached(&mut env);
     // The last event applied before the outage is catch_up's starting point.
     let hobby = product_id(&mut env, "Hobby");
-    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "description=Before");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "description=Before",
+    );
     let before = event_for(&env, "product.updated", &hobby);
     assert_eq!(deliver(&mut env, &before)["action"], "applied");
     env.exec("call stripe_fdw.catch_up()");
     // Down for 31 days: a rename, a new product and prices withdrawn, which no webhook delivered.
-    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Hobby+Renamed");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Hobby+Renamed",
+    );
     create(&env, "/products", "name=Launched+While+Down");
     let team = product_id(&mut env, "Team");
     for price in prices_of(&mut env, &team) {
@@ -170,7 +190,12 @@ fn a_restore() {
         .arg(&file));
     // After the dump: changes the restored database never heard of.
     let hobby = product_id(&mut env, "Hobby");
-    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=After+The+Dump");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=After+The+Dump",
+    );
     let pro = product_id(&mut env, "Pro");
     create(
         &env,
@@ -227,13 +252,20 @@ fn rotating_the_api_key() {
     env.fake = rolled;
     let err = env.error("select count(*) from {s}.products");
     assert_eq!(err.code, "28000", "{err:?}");
-    assert!(!err.all_text().contains(&env.key), "the old key is never shown");
+    assert!(
+        !err.all_text().contains(&env.key),
+        "the old key is never shown"
+    );
     let _ = env.error("call stripe_fdw.catch_up()");
     let failing = env.strings("select name from stripe_fdw.health where status = 'failing'");
     // The failing catch-up is recorded on the server and on the targets it feeds.
     assert_eq!(
         failing,
-        vec!["public.prices".to_string(), "public.products".to_string(), env.server.clone()]
+        vec![
+            "public.prices".to_string(),
+            "public.products".to_string(),
+            env.server.clone()
+        ]
     );
 
     let problems = run_step(&mut env, "rotate-api-key", new_key);
@@ -252,7 +284,12 @@ fn the_manual_sync() {
     env.exec("call stripe_fdw.catch_up()");
     // Changes no webhook delivered, and a row someone edited by hand.
     let hobby = product_id(&mut env, "Hobby");
-    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "description=Missed");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "description=Missed",
+    );
     create(&env, "/products", "name=Also+Missed");
     env.exec("update public.products set name = 'Edited By Hand' where name = 'Pro'");
     assert!(!drift(&mut env, "products").is_empty());
@@ -260,4 +297,138 @@ fn the_manual_sync() {
     let problems = run_step(&mut env, "manual-sync", "");
     assert_eq!(problems, Vec::<String>::new());
     assert_all_equal_to_stripe(&mut env);
+}
+
+/// Stripe's delivery of event `id` signed at one time with each of `secrets` (one `v1=` each),
+/// handed to handle_webhook as the app's route would.
+fn deliver_signed(env: &mut Env, id: &str, secrets: &[&str]) -> Result<Value, DbErr> {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("a clock after 1970")
+        .as_secs() as i64;
+    let (payload, _) = env
+        .fake
+        .webhook(id, secrets[0], Some(t))
+        .expect("the event exists");
+    let header = std::iter::once(format!("t={t}"))
+        .chain(
+            secrets
+                .iter()
+                .map(|s| format!("v1={}", signature(payload.as_bytes(), s, t))),
+        )
+        .collect::<Vec<_>>()
+        .join(",");
+    let server = env.server.clone();
+    handle(env, &payload, Some(&header), Some(&server))
+}
+
+#[test]
+fn rotating_the_endpoint_secret() {
+    let (old, new) = ("whsec_old_0123456789", "whsec_new_9876543210");
+    let mut env = starter(Catalog::Demo);
+    env.exec(&format!(
+        "alter server {{server}} options (add webhook_secret '{old}'); call stripe_fdw.sync();"
+    ));
+    let hobby = product_id(&mut env, "Hobby");
+    let change = |env: &mut Env, name: &str| -> String {
+        stripe_ok(
+            env,
+            "POST",
+            &format!("/products/{hobby}"),
+            &format!("name={name}"),
+        );
+        event_for(env, "product.updated", &hobby)
+    };
+    // The secret is rolled: Stripe signs with both until the old one expires.
+    let e1 = change(&mut env, "Rolled");
+    assert_eq!(
+        deliver_signed(&mut env, &e1, &[old, new]).expect("both")["action"],
+        "applied"
+    );
+
+    let problems = run_step(&mut env, "rotate-endpoint-secret", new);
+    assert_eq!(problems, Vec::<String>::new());
+
+    let e2 = change(&mut env, "Both");
+    assert_eq!(
+        deliver_signed(&mut env, &e2, &[old, new]).expect("both")["action"],
+        "applied"
+    );
+    // The old secret expired: only the new signature comes, and only it verifies.
+    let e3 = change(&mut env, "New+Only");
+    assert_eq!(
+        deliver_signed(&mut env, &e3, &[new]).expect("new")["action"],
+        "applied"
+    );
+    let e4 = change(&mut env, "Old+Only");
+    let err = deliver_signed(&mut env, &e4, &[old]).expect_err("the old secret alone");
+    assert_eq!(err.code, "28000", "{err:?}");
+    assert!(!err.all_text().contains(old) && !err.all_text().contains(new));
+    assert_eq!(
+        synced_product(&mut env, &hobby, "name").as_deref(),
+        Some("New Only")
+    );
+}
+
+#[test]
+fn moving_a_database_to_another_environment() {
+    let mut env = starter(Catalog::Demo);
+    env.exec("call stripe_fdw.sync()");
+    cached(&mut env);
+    env.query(
+        "select stripe_fdw.create_webhook_endpoint('https://staging.example.com/api/webhooks')",
+    );
+    let (_, listed) = env.stripe("GET", "/webhook_endpoints", "");
+    let staging_endpoint = listed["data"][0]["id"]
+        .as_str()
+        .expect("the endpoint")
+        .to_string();
+    // An event of the old environment, to be delivered after the move.
+    let staging_only = create(&env, "/products", "name=Staging+Only");
+    let old_event = event_for(&env, "product.created", &staging_only);
+
+    // The other environment: another key, another catalog (here another fake Stripe; the real
+    // one is at the same address for every account).
+    let new_key = "sk_test_production_0123456789";
+    let production = FakeStripe::start(Config {
+        catalog: generated(5, 2),
+        // The test's own calls (env.stripe) use the default key, as a dashboard would.
+        api_keys: vec![DEFAULT_API_KEY.to_string(), new_key.to_string()],
+        ..Config::default()
+    })
+    .expect("start fake stripe");
+    env.exec(&format!(
+        "alter server {{server}} options (set api_url '{}')",
+        production.base_url()
+    ));
+    let staging = std::mem::replace(&mut env.fake, production);
+
+    let problems = run_step(&mut env, "move-environment", new_key);
+    assert_eq!(problems, Vec::<String>::new());
+    assert_all_equal_to_stripe(&mut env);
+    let n: i64 = env.query("select count(*) from public.products")[0].get(0);
+    assert_eq!(n, 5, "only the new environment's products");
+
+    // A delivery of the old environment's endpoint is refused; the new one's applies.
+    let (payload, header) = staging
+        .webhook_to(&old_event, &staging_endpoint)
+        .expect("signed");
+    let server = env.server.clone();
+    let err = handle(&mut env, &payload, Some(&header), Some(&server)).expect_err("refused");
+    assert_eq!(err.code, "28000", "{err:?}");
+    let production_endpoint = env
+        .strings("select id from stripe_fdw.webhook_endpoints() where names_this and serves_this")
+        .remove(0);
+    let id = create(&env, "/products", "name=Launched");
+    let event = event_for(&env, "product.created", &id);
+    let (payload, header) = env
+        .fake
+        .webhook_to(&event, &production_endpoint)
+        .expect("signed");
+    let applied = handle(&mut env, &payload, Some(&header), Some(&server)).expect("applied");
+    assert_eq!(applied["action"], "applied");
+    assert_eq!(
+        synced_product(&mut env, &id, "name").as_deref(),
+        Some("Launched")
+    );
 }
