@@ -180,10 +180,7 @@ fn refusal(e: SignatureError) -> Raise {
 fn verify_event(server_oid: Oid, payload: &str, header: Option<&str>) -> Result<Value, Raise> {
     let (name, opts, owner) = server(server_oid)?;
     let secret = webhook_secret(server_oid, &name, &opts, owner)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
+    let now = stripe_fdw_core::pgtime::unix_now();
     let tolerance = i64::try_from(opts.webhook_tolerance.as_secs()).unwrap_or(i64::MAX);
     verify(payload.as_bytes(), header, &secret, now, tolerance).map_err(refusal)?;
     let event: Value = serde_json::from_str(payload).unwrap_or(Value::Null);

@@ -10,6 +10,11 @@ fn pg_epoch() -> Option<DateTime<Utc>> {
         .map(|t| t.and_utc())
 }
 
+/// Now, in Unix seconds (what a webhook signature's `t=` is compared with).
+pub fn unix_now() -> i64 {
+    Utc::now().timestamp()
+}
+
 /// Stripe's Unix seconds as a Postgres timestamp (microseconds since Postgres' epoch).
 pub fn from_unix_secs(secs: i64) -> Option<i64> {
     let t = DateTime::<Utc>::from_timestamp(secs, 0)?;
@@ -46,6 +51,11 @@ mod tests {
                 "{secs}"
             );
         }
+    }
+
+    #[test]
+    fn now_is_after_this_was_written() {
+        assert!(unix_now() > 1_780_000_000);
     }
 
     #[test]
