@@ -37,7 +37,12 @@ begin
     for cmd in select c.objid from pg_catalog.pg_event_trigger_ddl_commands() c
                 where c.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
     loop
-        select r.object into o from stripe_fdw.cache_registry r where r.cache_relation = cmd.objid;
+        -- A registry row counts only when the view's owner is the cache's (a row someone
+        -- registered for another role's materialized view is not its cache).
+        select r.object into o
+          from stripe_fdw.cache_registry r
+          join pg_catalog.pg_class c on c.oid = r.cache_relation
+         where r.cache_relation = cmd.objid and c.relowner = r.owner::oid;
         -- Not a cache, or REFRESH ... WITH NO DATA (cache_status shows it unpopulated).
         continue when not found
                    or not (select c.relispopulated from pg_catalog.pg_class c where c.oid = cmd.objid);

@@ -123,13 +123,18 @@ fn a_full_sync_that_repairs_rows_and_a_failing_sync_show() {
     env.exec("call stripe_fdw.sync()");
     assert_eq!(problems(&mut env), vec![]);
     // A sync someone calls to repair by hand is not the schedule's sign of missed webhooks.
-    stripe_ok(&env, "POST", &format!("/products/{hobby}"), "name=Repaired+By+Hand");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Repaired+By+Hand",
+    );
     env.exec("call stripe_fdw.sync()");
     assert_eq!(problems(&mut env), vec![]);
     let repaired: Option<i64> = env.query(
         "select repaired from stripe_fdw.sync_status where target = 'public.products'::regclass",
     )[0]
-        .get(0);
+    .get(0);
     assert_eq!(repaired, None);
 }
 
