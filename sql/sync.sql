@@ -16,6 +16,8 @@ create table stripe_fdw.sync_registry (
     source_schema text not null,
     source_name   text not null,
     columns       jsonb not null default '{}',
+    source_filter text,          -- a condition over the source's columns (alias s): only the rows it
+                                 -- holds for are kept in the target (null: every row)
     registered_at timestamptz not null default pg_catalog.now(),
     synced_at     timestamptz,
     inserted      bigint,
@@ -25,6 +27,8 @@ create table stripe_fdw.sync_registry (
     last_error    text,
     last_error_at timestamptz,
     repaired      bigint,        -- rows the last scheduled reconciliation wrote (not a first fill)
+    rows_skipped  bigint,        -- rows the last full sync left as they are: they cannot be mapped
+    skip_reasons  text[],        -- (a NOT NULL column would be null), and the first reasons
     skipped       text,          -- why the last call that met it could not apply it (its rights)
     skipped_at    timestamptz,
     registrant    regrole not null,  -- the role that called create_sync (kept by OID, dumped by name)
@@ -169,8 +173,10 @@ begin
             using errcode = '22023', hint = 'E.g. ''{"image": "images[1]", "product_id": "product"}''.';
     end if;
     for r in select j.key, j.value from pg_catalog.jsonb_each(p_columns) j loop
-        if pg_catalog.jsonb_typeof(r.value) <> 'string' or pg_catalog.btrim(r.value #>> '{}') = '' then
-            raise exception 'stripe_fdw: the expression for column "%" must be a non-empty string of SQL', r.key
+        -- null: the column is left alone (below).
+        if pg_catalog.jsonb_typeof(r.value) not in ('string', 'null')
+           or pg_catalog.btrim(coalesce(r.value #>> '{}', 'null')) = '' then
+            raise exception 'stripe_fdw: the expression for column "%" must be a non-empty string of SQL, or null to leave the column alone', r.key
                 using errcode = '22023', detail = 'given: ' || r.value::text;
         end if;
         select a.attgenerated, a.attidentity into x
@@ -195,8 +201,10 @@ begin
     -- a unique stripe id column beside it works: the column mapped to id is the key.
     for r in
         select a.attname::text as name, i.indisprimary as pk,
-               pg_catalog.btrim(coalesce(p_columns ->> a.attname::text,
-                   case when stripe_fdw._has_column(p_source, a.attname) then pg_catalog.quote_ident(a.attname) end, '')) as mapped
+               case when pg_catalog.jsonb_typeof(p_columns -> a.attname::text) = 'null' then ''
+                    else pg_catalog.btrim(coalesce(p_columns ->> a.attname::text,
+                        case when stripe_fdw._has_column(p_source, a.attname) then pg_catalog.quote_ident(a.attname) end, ''))
+               end as mapped
           from pg_catalog.pg_index i
           join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
          where i.indrelid = p_target and i.indnkeyatts = 1 and i.indkey[0] > 0 and i.indpred is null
@@ -228,6 +236,8 @@ begin
          where a.attrelid = p_target and a.attnum > 0 and not a.attisdropped
          order by a.attnum
     loop
+        -- Mapped to null: left alone, even when the source has a column of that name.
+        continue when pg_catalog.jsonb_typeof(p_columns -> r.name) = 'null';
         e := p_columns ->> r.name;
         if e is null then
             if r.attgenerated <> '' or r.attidentity = 'a' or not stripe_fdw._has_column(p_source, r.name) then
@@ -267,7 +277,46 @@ begin
 end
 $$;
 
-create function stripe_fdw.create_sync(target regclass, source regclass, columns jsonb default '{}')
+-- Check a source_filter: one boolean value per row of p_source (alias s), no aggregate, window or
+-- set-returning function, one statement. Nothing is read from Stripe: it is tried on a row of nulls.
+create function stripe_fdw._sync_filter_check(p_source regclass, p_filter text) returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    x   record;
+    t   text;
+    st  text;
+    msg text;
+begin
+    if p_filter is null then
+        return;
+    end if;
+    if pg_catalog.btrim(p_filter) = '' then
+        raise exception 'stripe_fdw: source_filter must be a condition over the columns of % (or null for every row)', p_source
+            using errcode = '22023', hint = 'E.g. source_filter => ''s.status <> incomplete_expired''.';
+    end if;
+    begin
+        for x in execute format('select pg_catalog.pg_typeof(%1$s)::text as t from (select (null::%2$s).*) s where ((%1$s) is null) is not null',
+                                p_filter, p_source) loop
+            t := x.t;
+        end loop;
+    exception when others then
+        get stacked diagnostics st = returned_sqlstate, msg = message_text;
+        raise exception 'stripe_fdw: source_filter is not a valid condition over %: %', p_source, msg
+            using errcode = st, detail = 'source_filter: ' || p_filter,
+                  hint = 'Use the source''s columns (alias s); functions and types of your own must be schema-qualified.';
+    end;
+    if t is distinct from 'boolean' then
+        raise exception 'stripe_fdw: source_filter gives %, not boolean', t
+            using errcode = '42804', detail = 'source_filter: ' || p_filter,
+                  hint = 'A condition, e.g. s.status <> ''incomplete_expired''.';
+    end if;
+end
+$$;
+
+create function stripe_fdw.create_sync(target regclass, source regclass, columns jsonb default '{}',
+                                       source_filter text default null)
 returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -288,6 +337,7 @@ begin
                   hint = 'Run create_sync as the owner of the table (or a member of its owner role).';
     end if;
     perform stripe_fdw._sync_columns(create_sync.target, create_sync.source, coalesce(create_sync.columns, '{}'));
+    perform stripe_fdw._sync_filter_check(create_sync.source, create_sync.source_filter);
     t := stripe_fdw._sync_name(create_sync.target);
     s := stripe_fdw._sync_name(create_sync.source);
     if exists (select from stripe_fdw.sync_registry g
@@ -300,14 +350,15 @@ begin
                      create_sync.source;
     end if;
     insert into stripe_fdw.sync_registry as g
-           (target_schema, target_name, source_schema, source_name, columns, registrant, target_owner, target_oid)
-    values (t.nsp, t.rel_name, s.nsp, s.rel_name, coalesce(create_sync.columns, '{}'),
+           (target_schema, target_name, source_schema, source_name, columns, source_filter, registrant, target_owner, target_oid)
+    values (t.nsp, t.rel_name, s.nsp, s.rel_name, coalesce(create_sync.columns, '{}'), create_sync.source_filter,
             stripe_fdw._me(),
             stripe_fdw._owner_of(create_sync.target), create_sync.target::oid)
     on conflict (target_schema, target_name) do update
        set source_schema = excluded.source_schema,
            source_name = excluded.source_name,
            columns = excluded.columns,
+           source_filter = excluded.source_filter,
            registrant = excluded.registrant,
            target_owner = excluded.target_owner,
            target_oid = excluded.target_oid,
@@ -317,15 +368,16 @@ begin
 end
 $$;
 
-comment on function stripe_fdw.create_sync(regclass, regclass, jsonb) is
-    'Register that table target is kept equal to the stripe_fdw foreign table source (columns: target column -> SQL expression over the source); CALL stripe_fdw.sync() applies it';
+comment on function stripe_fdw.create_sync(regclass, regclass, jsonb, text) is
+    'Register that table target is kept equal to the stripe_fdw foreign table source (columns: target column -> SQL expression over the source, or null to leave it alone; source_filter: only the rows it holds for); CALL stripe_fdw.sync() applies it';
 
 -- The registered targets the calling role acts for (it made them, or is a member of the role
 -- that did) and their sources: one target (an error when it is not registered, or registered by
 -- another role), or all whose table exists (a table dropped by a migration keeps its registration
 -- for when it is back). Registrations of other roles are left out silently.
 create function stripe_fdw._sync_targets(p_target regclass default null)
-returns table (target regclass, source regclass, columns jsonb, source_name text, target_owner regrole)
+returns table (target regclass, source regclass, columns jsonb, source_name text, target_owner regrole,
+               source_filter text)
 language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
@@ -353,7 +405,8 @@ begin
            stripe_fdw._rel(g.source_schema, g.source_name),
            g.columns,
            format('%I.%I', g.source_schema, g.source_name),
-           g.target_owner
+           g.target_owner,
+           g.source_filter
       from stripe_fdw.sync_registry g
      where (p_target is null or (g.target_schema, g.target_name) = (t_nsp, t_name))
        and stripe_fdw._rel(g.target_schema, g.target_name) is not null

@@ -28,7 +28,9 @@ create type stripe_fdw._sync_step as (
     staged    bigint,  -- the rows staged: what the target holds (for those ids) once applied
     ids       text[],  -- the ids read; null: all of them (a full read)
     read_from bigint,  -- read_clock before the read
-    read_to   bigint   -- read_clock after it
+    read_to   bigint,  -- read_clock after it
+    cond      text     -- the registration's source_filter: a row it does not hold for is not
+                       -- staged, as if Stripe had not got it (null: every row)
 );
 
 -- Drop a staging table of this session, if it is there (no NOTICE when it is not).
@@ -93,10 +95,11 @@ $$;
 -- of _sync_columns, as JSON) into a temporary table keyed by p_key_col / p_key_field, and stamp
 -- the read with read_clock ticks taken around it. Only the source columns the mapping uses are
 -- read. p_diagnose: when a value does not fit, read the rows again to name it (a mapping can fail
--- so; a copy cannot, and raises the error as it is). Takes no lock on the target.
+-- so; a copy cannot, and raises the error as it is). p_cond: the registration's source_filter.
+-- Takes no lock on the target.
 create function stripe_fdw._sync_stage_one(p_target regclass, p_source regclass, p_cols jsonb,
                                            p_key_col text, p_key_field text, p_ids text[],
-                                           p_depth int, p_diagnose bool)
+                                           p_depth int, p_diagnose bool, p_cond text default null)
 returns stripe_fdw._sync_step
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -120,6 +123,7 @@ begin
     step.key_col := p_key_col;
     step.key_field := p_key_field;
     step.ids := p_ids;
+    step.cond := p_cond;
     step.read_from := stripe_fdw._read_tick();
     -- Named by the read, so a read again of some ids (sql/sync_write.sql) stages beside the first.
     step.src := 'stripe_fdw_sync_src_' || p_source::oid::text || '_' || step.read_from::text;
@@ -135,9 +139,10 @@ begin
       into sel, step.cols, step.scols, step.sets, step.differ, step.key_typ
       from pg_catalog.jsonb_array_elements(p_cols) c;
     -- The ids are Stripe's: the source's id, or the field of a JSON column (a cache keyed so).
-    filt := case when p_ids is null then ''
+    filt := case when p_ids is null then 'where true'
                  when p_key_field is not null then format('where %s operator(pg_catalog.=) any($1)', stripe_fdw._key_expr(p_key_col, p_key_field, 's'))
-                 else 'where s.id operator(pg_catalog.=) any($1)' end;
+                 else 'where s.id operator(pg_catalog.=) any($1)' end
+            || case when p_cond is null then '' else format(' and coalesce((%s)::pg_catalog.bool, false)', p_cond) end;
     -- Stripe is read here, only the columns the mapping uses (the planner passes them down).
     execute format('create temp table %I on commit drop as select %s from %s s with no data', step.map, sel, p_source);
     begin
@@ -193,11 +198,11 @@ begin
             union all
             select fk.child, d.depth + 1 from d join fk on fk.parent = d.rel
              where d.depth < pg_catalog.cardinality(p_targets))
-        select t.target, t.source, t.columns, t.source_name,
+        select t.target, t.source, t.columns, t.source_name, t.source_filter,
                (select max(d.depth) from d where d.rel = t.target::oid) as depth
           from stripe_fdw._sync_targets() t
          where t.target = any(p_targets)
-         order by 5 desc, t.target::text desc
+         order by 6 desc, t.target::text desc
     loop
         if g.source is null then
             raise exception 'stripe_fdw: the source % of sync target % no longer exists', g.source_name, g.target
@@ -207,7 +212,7 @@ begin
         select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)) into cols
           from stripe_fdw._sync_columns(g.target, g.source, g.columns) c;
         select c ->> 'col' into kc from pg_catalog.jsonb_array_elements(cols) c where (c ->> 'is_key')::bool;
-        steps := stripe_fdw._sync_stage_one(g.target, g.source, cols, kc, null, p_ids, g.depth, true) || steps;
+        steps := stripe_fdw._sync_stage_one(g.target, g.source, cols, kc, null, p_ids, g.depth, true, g.source_filter) || steps;
     end loop;
     for i in 1 .. coalesce(pg_catalog.cardinality(steps), 0) loop
         return next steps[i];

@@ -43,6 +43,8 @@ begin
                    inserted = (c ->> 'inserted')::bigint,
                    updated = (c ->> 'updated')::bigint,
                    deleted = (c ->> 'deleted')::bigint,
+                   rows_skipped = (c ->> 'unmapped')::bigint,
+                   skip_reasons = array(select pg_catalog.jsonb_array_elements_text(c -> 'unmapped_reasons')),
                    duration = pg_catalog.clock_timestamp() - p_t0,
                    last_error = null,
                    last_error_at = null,
@@ -67,14 +69,15 @@ as $$
 $$;
 
 -- Write one group's read (under the write lock) and return what it did as JSON: [{target,
--- inserted, updated, deleted, reread, skipped}].
+-- inserted, updated, deleted, reread, skipped, unmapped, unmapped_reasons}].
 create function stripe_fdw._sync_write_json(p_steps stripe_fdw._sync_step[], p_what text) returns jsonb
 language sql volatile
 set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                'target', w.target::oid, 'inserted', w.inserted, 'updated', w.updated, 'deleted', w.deleted,
-               'reread', w.reread, 'skipped', w.skipped)), '[]')
+               'reread', w.reread, 'skipped', w.skipped,
+               'unmapped', w.unmapped, 'unmapped_reasons', pg_catalog.to_jsonb(w.unmapped_reasons))), '[]')
       from stripe_fdw._sync_write(p_steps, p_what) w
 $$;
 
@@ -334,10 +337,13 @@ select stripe_fdw._rel(g.target_schema, g.target_name) as target,
        g.skipped_at,
        pg_catalog.format('%I.%I', g.target_schema, g.target_name) as registered,
        g.registrant,
-       g.repaired
+       g.repaired,
+       g.rows_skipped,
+       g.skip_reasons,
+       g.source_filter
   from stripe_fdw.sync_registry g
  where stripe_fdw._acts_for(g.registrant)
  order by g.target_schema, g.target_name;
 
 comment on view stripe_fdw.sync_status is
-    'One row per sync target of the roles the caller acts for: when it was last synced, how old that is, what the last run inserted, updated and deleted, its duration, last error, and why it was skipped (rights, owner, missing table)';
+    'One row per sync target of the roles the caller acts for: when it was last synced, how old that is, what the last run inserted, updated and deleted, its duration, last error, why it was skipped (rights, owner, missing table), and the rows it left as they are because they cannot be mapped (rows_skipped, skip_reasons)';

@@ -135,6 +135,43 @@ begin
 end
 $$;
 
+-- The rows p_act says to apply that cannot be mapped: a NOT NULL column of the target would be null
+-- (a subscription whose customer is not in the app's customers table, so user_id has no value).
+-- They are left as they are (act 'unmapped': neither written nor deleted) and counted; the first
+-- five reasons name the id and the columns. Never the whole sync's failure.
+create function stripe_fdw._sync_unmapped(s stripe_fdw._sync_step, p_act text, out n bigint, out reasons text[])
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    cond  text;
+    which text;
+begin
+    select pg_catalog.string_agg(format('s.%I is null', c ->> 'col'), ' or '),
+           'pg_catalog.concat_ws('', '', ' || pg_catalog.string_agg(
+               format('case when s.%I is null then %L end', c ->> 'col', c ->> 'col'), ', ') || ')'
+      into cond, which
+      from pg_catalog.jsonb_array_elements(s.spec) c
+      join pg_catalog.pg_attribute a on a.attrelid = s.target and a.attname = c ->> 'col'
+     where a.attnotnull and not (c ->> 'is_key')::bool;
+    n := 0;
+    reasons := '{}';
+    if cond is null then
+        return;
+    end if;
+    execute format($q$
+        with u as (
+            update pg_temp.%1$I a set act = 'unmapped'
+              from pg_temp.%2$I s
+             where a.k = %3$s and a.act = 'apply' and a.present and (%4$s)
+            returning a.k::pg_catalog.text as k, %5$s as cols)
+        select pg_catalog.count(*),
+               coalesce((pg_catalog.array_agg(pg_catalog.format('%%s: %%s would be null', u.k, u.cols) order by u.k))[1:5], '{}')
+          from u$q$,
+        p_act, s.map, stripe_fdw._key_expr(s.key_col, s.key_field, 's'), cond, which) into n, reasons;
+end
+$$;
+
 -- Update (the rows that differ) and insert (the new ones) what p_act says to apply, under the
 -- caller's search_path. A unique value that moves between rows (a lookup key transferred from
 -- one price to another) can make the one UPDATE collide with a row it is about to change too:
@@ -273,7 +310,8 @@ $$;
 -- subtransaction) to roll back: the message says which target and what was being done (p_what:
 -- 'sync', 'webhook', ...), PostgreSQL's detail names the row and the constraint.
 create function stripe_fdw._sync_write(p_steps stripe_fdw._sync_step[], p_what text)
-returns table (target regclass, inserted bigint, updated bigint, deleted bigint, reread bigint, skipped bigint)
+returns table (target regclass, inserted bigint, updated bigint, deleted bigint, reread bigint, skipped bigint,
+               unmapped bigint, unmapped_reasons text[])
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
@@ -290,7 +328,9 @@ declare
     del   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
     rer   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
     skp   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
-    older bool[] := pg_catalog.array_fill(false, array[k]);
+    unm   bigint[] := pg_catalog.array_fill(0::bigint, array[k]);
+    whys  jsonb[] := pg_catalog.array_fill('[]'::jsonb, array[k]);
+    u     record;
     conf  text[];
     r     bigint[];
     path  text := stripe_fdw._caller_path();
@@ -337,7 +377,7 @@ begin
             if coalesce(pg_catalog.cardinality(conf), 0) > 0 then
                 -- Read them again now: under the lock, this read began after every committed one.
                 doing := format('reading again %s ids of %s that another writer changed', pg_catalog.cardinality(conf), s.target);
-                s2 := stripe_fdw._sync_stage_one(s.target, s.source, s.spec, s.key_col, s.key_field, conf, s.depth, s.diagnose);
+                s2 := stripe_fdw._sync_stage_one(s.target, s.source, s.spec, s.key_col, s.key_field, conf, s.depth, s.diagnose, s.cond);
                 execute format('delete from pg_temp.%I a where a.k::pg_catalog.text = any($1)', acts[i]) using conf;
                 perform stripe_fdw._sync_classify(s2, acts[i], conf);
                 execute format('delete from pg_temp.%I s where (%s)::pg_catalog.text = any($1)',
@@ -350,7 +390,9 @@ begin
         end loop;
         for i in 1 .. k loop
             s := p_steps[i];
-            continue when older[i];
+            u := stripe_fdw._sync_unmapped(s, acts[i]);
+            unm[i] := u.n;
+            whys[i] := pg_catalog.to_jsonb(u.reasons);
             doing := format('writing into %s', s.target);
             r := stripe_fdw._sync_put(s, acts[i], names[i], path);
             ins[i] := r[1];
@@ -358,12 +400,10 @@ begin
         end loop;
         for i in reverse k .. 1 loop
             s := p_steps[i];
-            continue when older[i];
             doing := format('deleting from %s the rows Stripe no longer has', s.target);
             del[i] := stripe_fdw._sync_remove(s, acts[i], names[i], path);
         end loop;
         for i in 1 .. k loop
-            continue when older[i];
             perform stripe_fdw._sync_stamp(p_steps[i], acts[i]);
         end loop;
     exception when others then
@@ -392,6 +432,8 @@ begin
         deleted := del[i];
         reread := rer[i];
         skipped := skp[i];
+        unmapped := unm[i];
+        unmapped_reasons := array(select pg_catalog.jsonb_array_elements_text(whys[i]));
         return next;
     end loop;
 end

@@ -343,33 +343,43 @@ $$;
 
 -- Write what _read_objects read (under the write lock) and mark the caches of p_object stale.
 -- A price whose product is not in the products target yet (its product.created not delivered
--- yet) brings that product (p_products: the prices' products), read now. Returns the rows written.
-create function stripe_fdw._write_objects(srv oid, p_object text, p_steps stripe_fdw._sync_step[], p_products text[])
-returns bigint
+-- yet) brings that product (p_products: the prices' products), read now. Returns the rows written
+-- (n), and the rows left as they are because they cannot be mapped (unmapped, with the first
+-- reasons).
+create function stripe_fdw._write_objects(srv oid, p_object text, p_steps stripe_fdw._sync_step[], p_products text[],
+                                          out n bigint, out unmapped bigint, out reasons text[])
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    n bigint := 0;
+    parents record;
 begin
+    n := 0;
+    unmapped := 0;
+    reasons := '{}';
     perform stripe_fdw._write_lock();
     if pg_catalog.cardinality(p_steps) > 0 then
         begin
-            select coalesce(pg_catalog.sum(w.inserted + w.updated + w.deleted), 0) into n
-              from stripe_fdw._sync_write(p_steps, 'sync') w;
+            with w as (select * from stripe_fdw._sync_write(p_steps, 'sync'))
+            select coalesce((select pg_catalog.sum(w.inserted + w.updated + w.deleted) from w), 0),
+                   coalesce((select pg_catalog.sum(w.unmapped) from w), 0),
+                   array(select r from w, pg_catalog.unnest(w.unmapped_reasons) r)
+              into n, unmapped, reasons;
         exception when foreign_key_violation then
             if p_object <> 'prices' or coalesce(pg_catalog.cardinality(pg_catalog.array_remove(p_products, null)), 0) = 0 then
                 raise;
             end if;
-            n := stripe_fdw._write_objects(srv, 'products', stripe_fdw._read_objects(srv, 'products', p_products), null);
-            select n + coalesce(pg_catalog.sum(w.inserted + w.updated + w.deleted), 0) into n
-              from stripe_fdw._sync_write(p_steps, 'sync') w;
+            parents := stripe_fdw._write_objects(srv, 'products', stripe_fdw._read_objects(srv, 'products', p_products), null);
+            with w as (select * from stripe_fdw._sync_write(p_steps, 'sync'))
+            select parents.n + coalesce((select pg_catalog.sum(w.inserted + w.updated + w.deleted) from w), 0),
+                   parents.unmapped + coalesce((select pg_catalog.sum(w.unmapped) from w), 0),
+                   parents.reasons || array(select r from w, pg_catalog.unnest(w.unmapped_reasons) r)
+              into n, unmapped, reasons;
         end;
         perform stripe_fdw._sync_unstage(p_steps);
     end if;
     perform stripe_fdw.mark_cache_stale(p_object);
     perform stripe_fdw._record_skips();
-    return n;
 end
 $$;
 
@@ -448,9 +458,13 @@ declare
     etype text;
     obj   text;
     steps stripe_fdw._sync_step[];
+    wr    record;
     n     bigint;
+    unm   bigint := 0;
+    why   text[];
     act   text := 'ignored';
     dup   jsonb;
+    res   jsonb;
 begin
     -- A role that registered nothing applies nothing: say so before anything else (calling as
     -- the app's API role instead of the role that registered the tables is the usual mistake).
@@ -486,12 +500,20 @@ begin
         return dup;  -- another delivery of it was applied meanwhile
     end if;
     if obj is not null then
-        n := stripe_fdw._write_objects(srv, obj, steps, array[stripe_fdw._event_product(ev #> '{data,object}')]);
+        wr := stripe_fdw._write_objects(srv, obj, steps, array[stripe_fdw._event_product(ev #> '{data,object}')]);
+        n := wr.n;
+        unm := wr.unmapped;
+        why := wr.reasons;
         act := 'applied';
     end if;
-    update stripe_fdw.webhook_events w set action = act, rows = coalesce(n, 0) where w.id = eid;
+    update stripe_fdw.webhook_events e set action = act, rows = coalesce(n, 0) where e.id = eid;
     perform stripe_fdw._webhook_prune();
-    return pg_catalog.jsonb_build_object('event', eid, 'type', etype, 'action', act, 'rows', coalesce(n, 0));
+    res := pg_catalog.jsonb_build_object('event', eid, 'type', etype, 'action', act, 'rows', coalesce(n, 0));
+    if unm > 0 then
+        -- Left as they are, never the delivery's failure (Stripe would retry it for days).
+        res := res || pg_catalog.jsonb_build_object('skipped', unm, 'skip_reasons', pg_catalog.to_jsonb(why));
+    end if;
+    return res;
 end
 $$;
 
