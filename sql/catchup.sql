@@ -1,4 +1,4 @@
--- stripe_fdw catch-up: CALL stripe_fdw.catch_up() applies the product and price events Stripe has
+-- stripe_fdw catch-up: CALL stripe_fdw.catch_up() applies the events of _event_map Stripe has
 -- since the last one applied (what no webhook delivered while the app was down), and
 -- run_scheduled(), what the schedule_refresh job runs. See docs/webhooks.md.
 -- Needs sql/webhooks.sql and sql/sync_run.sql (refresh_all).
@@ -21,8 +21,12 @@ declare
     fresh  stripe_fdw._event[];
     newest stripe_fdw._event;
     cut    int;
-    prods  stripe_fdw._sync_step[];
-    prices stripe_fdw._sync_step[];
+    objs   text[];
+    steps  stripe_fdw._sync_step[] := '{}';
+    nst    int[] := '{}';   -- how many of steps each object has
+    k0     int;
+    first  int := 1;
+    i      int;
 begin
     select fs.srvname into sname from pg_catalog.pg_foreign_server fs where fs.oid = srv;
     select * into c from stripe_fdw.event_cursor x where x.server = sname;
@@ -32,8 +36,8 @@ begin
     if c.event_id is null and c.recorded_at < pg_catalog.now() - interval '30 days' then
         return format('the starting point for server %I (%s) is older than the 30 days of events Stripe keeps', sname, c.recorded_at);
     end if;
-    evs := array(select row(e.ord, e.id, e.event_type, e.created, e.object_id, e.product)::stripe_fdw._event
-                   from stripe_fdw._stripe_events(srv, c.event_created, false) e
+    evs := array(select row(e.ord, e.id, e.event_type, e.created, e.object)::stripe_fdw._event
+                   from stripe_fdw._stripe_events(srv, c.event_created, false, stripe_fdw._event_types()) e
                   order by e.ord);
     if c.event_id is not null then
         select x.ord into cut from pg_catalog.unnest(evs) x where x.id = c.event_id;
@@ -49,26 +53,36 @@ begin
                     where x.ord < cut
                       and not exists (select from stripe_fdw.webhook_events w where w.id = x.id)
                     order by x.ord desc);
-    -- Each changed object once, as Stripe holds it now (read before the write lock).
-    prods := stripe_fdw._read_objects(srv, 'products',
-        array(select distinct x.object_id from pg_catalog.unnest(fresh) x where x.type like 'product.%'));
-    prices := stripe_fdw._read_objects(srv, 'prices',
-        array(select distinct x.object_id from pg_catalog.unnest(fresh) x where x.type like 'price.%'));
+    -- The objects they changed (sql/webhooks.sql, _event_map), parents first; each changed
+    -- object once, as Stripe holds it now (read before the write lock).
+    objs := array(select x.object from pg_catalog.unnest(fresh) f
+                   cross join lateral stripe_fdw._event_ids(f.type, f.object) x
+                  where stripe_fdw._object_fed(srv, x.object)
+                  group by x.object order by min(x.ord), x.object);
+    for i in 1 .. coalesce(pg_catalog.cardinality(objs), 0) loop
+        k0 := coalesce(pg_catalog.cardinality(steps), 0);
+        steps := steps || stripe_fdw._read_objects(srv, objs[i],
+            array(select distinct x.id from pg_catalog.unnest(fresh) f
+                   cross join lateral stripe_fdw._event_ids(f.type, f.object) x
+                  where x.object = objs[i]));
+        nst := nst || (coalesce(pg_catalog.cardinality(steps), 0) - k0);
+    end loop;
     perform stripe_fdw._write_lock();
     insert into stripe_fdw.webhook_events (id, type, created, action, via, server)
-    select x.id, x.type, pg_catalog.to_timestamp(x.created),
-           case when x.type like 'product.%' or x.type like 'price.%' then 'applied' else 'ignored' end,
+    select f.id, f.type, pg_catalog.to_timestamp(f.created),
+           case when exists (select from stripe_fdw._event_ids(f.type, f.object) x where x.object = any(objs))
+                then 'applied' else 'ignored' end,
            'catch_up', sname
-      from pg_catalog.unnest(fresh) x
+      from pg_catalog.unnest(fresh) f
     on conflict (id) do nothing;
-    -- Products first (prices reference them).
-    if exists (select from pg_catalog.unnest(fresh) x where x.type like 'product.%') then
-        perform stripe_fdw._write_objects(srv, 'products', prods, null);
-    end if;
-    if exists (select from pg_catalog.unnest(fresh) x where x.type like 'price.%') then
-        perform stripe_fdw._write_objects(srv, 'prices', prices,
-            array(select distinct x.product from pg_catalog.unnest(fresh) x where x.type like 'price.%'));
-    end if;
+    for i in 1 .. coalesce(pg_catalog.cardinality(objs), 0) loop
+        perform stripe_fdw._write_objects(srv, objs[i], steps[first : first + nst[i] - 1],
+            array(select distinct p from pg_catalog.unnest(fresh) f
+                   cross join lateral stripe_fdw._event_ids(f.type, f.object) x
+                   cross join lateral pg_catalog.unnest((stripe_fdw._event_parents(x.object, f.object)).ids) p
+                  where x.object = objs[i]));
+        first := first + nst[i];
+    end loop;
     -- Caught up: a failure of an earlier catch_up, recorded on this server and its targets, is over.
     perform stripe_fdw._catch_up_record(srv, null);
     if coalesce(pg_catalog.cardinality(evs), 0) > 0 then
@@ -197,7 +211,7 @@ end
 $$;
 
 comment on procedure stripe_fdw.catch_up(text) is
-    'Apply the product and price events Stripe has since the last one applied (one events request per 100 events plus one retrieve per changed object), each server on its own; a full sync and cache refresh when there is no starting point or the gap exceeds Stripe''s 30 days';
+    'Apply the events Stripe has since the last one applied (products, prices, customers, subscriptions, checkouts) (one events request per 100 events plus one retrieve per changed object), each server on its own; a full sync and cache refresh when there is no starting point or the gap exceeds Stripe''s 30 days';
 
 -- Refresh the caches marked stale (by handle_webhook or catch_up), oldest mark first. Hands back
 -- the first error.

@@ -6,16 +6,16 @@
 -- _handler) and src/endpoints.rs (_create_webhook_endpoint, _webhook_endpoints,
 -- _forget_previous_webhook_secret).
 
--- The event types server srv's registrations need: <object>.created, .updated and .deleted of
--- every object ('products', 'prices') that a sync target or a cache reads from a foreign table of
--- srv (what handle_webhook applies), sorted. Every role's registrations count (one endpoint serves
+-- The event types server srv's registrations need: those of _event_map (sql/webhooks.sql, what
+-- handle_webhook applies) for every object that a sync target or a cache reads from a foreign
+-- table of srv, sorted. Every role's registrations count (one endpoint serves
 -- the database), so it reads the registries as the extension's owner; it shows only event types,
 -- which foreign tables' options (readable by all in pg_foreign_table) say as much of.
 create function stripe_fdw._endpoint_events(srv oid) returns text[]
 language sql stable security definer
 set search_path = pg_catalog, pg_temp
 as $$
-    select coalesce(pg_catalog.array_agg(distinct m.ev || '.' || a.act order by m.ev || '.' || a.act), '{}')
+    select coalesce(pg_catalog.array_agg(distinct m.event_type order by m.event_type), '{}')
       from (select stripe_fdw._rel(g.source_schema, g.source_name) as rel
               from stripe_fdw.sync_registry g
              where stripe_fdw._owner_of(stripe_fdw._rel(g.target_schema, g.target_name)) = g.target_owner
@@ -23,9 +23,8 @@ as $$
             select stripe_fdw._rel(c.source_schema, c.source_name)
               from stripe_fdw.cache_registry c) s
       join pg_catalog.pg_foreign_table ft on ft.ftrelid = s.rel
-      cross join (values ('products', 'product'), ('prices', 'price')) m(obj, ev)
-      cross join pg_catalog.unnest(array['created', 'updated', 'deleted']) a(act)
-     where ft.ftserver = srv and 'object=' || m.obj = any(ft.ftoptions)
+      cross join stripe_fdw._event_map() m
+     where ft.ftserver = srv and 'object=' || m.object = any(ft.ftoptions)
 $$;
 
 -- The stripe_fdw server p_server (one the caller may use), or with none given the only one the

@@ -26,7 +26,7 @@ select pg_catalog.pg_extension_config_dump('stripe_fdw.webhook_events_seq', '');
 comment on table stripe_fdw.webhook_events is
     'Stripe events applied by stripe_fdw.handle_webhook() and catch_up(), for dedupe: kept 30 days (by created), at most 100,000 rows';
 
--- Where catch_up() starts, per foreign server: the newest product/price event seen by the last
+-- Where catch_up() starts, per foreign server: the newest applied event (_event_map) seen by the last
 -- catch_up() or full sync (recorded before the sync reads). event_id is null when Stripe had none.
 create table stripe_fdw.event_cursor (
     server        text primary key,
@@ -40,7 +40,7 @@ create table stripe_fdw.event_cursor (
 select pg_catalog.pg_extension_config_dump('stripe_fdw.event_cursor', '');
 
 comment on table stripe_fdw.event_cursor is
-    'Where stripe_fdw.catch_up() starts for each server: the newest product/price event already applied';
+    'Where stripe_fdw.catch_up() starts for each server: the newest event of the kinds it applies already applied';
 
 -- When the last full reconciliation (refresh_all) ran, for the schedule's reconcile_every.
 create table stripe_fdw.schedule_state (
@@ -51,9 +51,97 @@ create table stripe_fdw.schedule_state (
 );
 select pg_catalog.pg_extension_config_dump('stripe_fdw.schedule_state', '');
 
--- One event of _stripe_events(), as catch_up() keeps them.
+-- One event of _stripe_events(), as catch_up() keeps them (object: its data.object).
 create type stripe_fdw._event as (
-    ord int, id text, type text, created bigint, object_id text, product text);
+    ord int, id text, type text, created bigint, object jsonb);
+
+-- The events stripe_fdw applies, all in one place: for each event type, the object it changes
+-- (the foreign tables' `object` option), the field of the event's data.object holding that
+-- object's id, and the order objects are written in (parents first: a price references its
+-- product, a subscription its price). handle_webhook() and catch_up() apply them;
+-- create_webhook_endpoint() subscribes to those of the objects this database reads.
+create function stripe_fdw._event_map()
+returns table (event_type text, object text, id_field text, ord int)
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    values ('product.created', 'products', 'id', 1),
+           ('product.updated', 'products', 'id', 1),
+           ('product.deleted', 'products', 'id', 1),
+           ('price.created', 'prices', 'id', 2),
+           ('price.updated', 'prices', 'id', 2),
+           ('price.deleted', 'prices', 'id', 2),
+           ('customer.created', 'customers', 'id', 3),
+           ('customer.updated', 'customers', 'id', 3),
+           ('customer.deleted', 'customers', 'id', 3),
+           ('customer.subscription.created', 'subscriptions', 'id', 4),
+           ('customer.subscription.updated', 'subscriptions', 'id', 4),
+           ('customer.subscription.deleted', 'subscriptions', 'id', 4),
+           -- A completed checkout of mode subscription names the subscription it created.
+           ('checkout.session.completed', 'subscriptions', 'subscription', 4),
+           ('checkout.session.completed', 'checkout/sessions', 'id', 5)
+$$;
+
+-- Every event type of _event_map, for catch_up()'s list of events (Stripe's types[]).
+create function stripe_fdw._event_types() returns text[]
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select pg_catalog.array_agg(distinct m.event_type order by m.event_type) from stripe_fdw._event_map() m
+$$;
+
+-- Does anything the caller registered read p_object from server srv: a sync target it acts for,
+-- or a cache it owns? An event about an object nothing here reads is recorded as ignored.
+create function stripe_fdw._object_fed(srv oid, p_object text) returns bool
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select exists (select from stripe_fdw._sync_targets() t
+                     join pg_catalog.pg_foreign_table ft on ft.ftrelid = t.source
+                    where ft.ftserver = srv and 'object=' || p_object = any(ft.ftoptions))
+        or exists (select from stripe_fdw.cache_registry r
+                     join pg_catalog.pg_foreign_table ft on ft.ftrelid = stripe_fdw._rel(r.source_schema, r.source_name)
+                    where stripe_fdw._acts_for(r.owner) and r.source_object = p_object and ft.ftserver = srv)
+$$;
+
+-- A field of an object that is an id: the string, or the id of the expanded object.
+create function stripe_fdw._id_in(obj jsonb, field text) returns text
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select case pg_catalog.jsonb_typeof(obj -> field)
+               when 'string' then obj ->> field
+               when 'object' then obj -> field ->> 'id' end
+$$;
+
+-- What an event of type etype about obj (its data.object) changes: (object, id, ord), nothing
+-- for an event stripe_fdw does not apply (or a checkout that made no subscription).
+create function stripe_fdw._event_ids(etype text, obj jsonb)
+returns table (object text, id text, ord int)
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select m.object, stripe_fdw._id_in(obj, m.id_field), m.ord
+      from stripe_fdw._event_map() m
+     where m.event_type = etype and stripe_fdw._id_in(obj, m.id_field) is not null
+     order by m.ord
+$$;
+
+-- The parents an object of p_object references, which a write of it may need first (a price's
+-- product, a subscription's prices): (the parent object, its ids).
+create function stripe_fdw._event_parents(p_object text, obj jsonb, out parent text, out ids text[])
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select case p_object when 'prices' then 'products' when 'subscriptions' then 'prices' end,
+           case p_object
+               when 'prices' then array[stripe_fdw._id_in(obj, 'product')]
+               when 'subscriptions' then array(select stripe_fdw._id_in(i, 'price')
+                                                 from pg_catalog.jsonb_array_elements(
+                                                          case when pg_catalog.jsonb_typeof(obj #> '{items,data}') = 'array'
+                                                               then obj #> '{items,data}' else '[]' end) i)
+           end
+$$;
 
 -- Bring every sync target of p_source the caller can use to what Stripe holds for the ids p_ids,
 -- in the current transaction: read them (where id = any($1)), then write under the write lock
@@ -251,7 +339,7 @@ as $$
     on conflict (one) do update set reconciled_at = excluded.reconciled_at
 $$;
 
--- Stripe's newest product/price event for each server (one request each), read before a full
+-- Stripe's newest event of the kinds catch_up applies for each server (one request each), read before a full
 -- sync reads: {"<server oid>": {"id", "created"}}, the id null when Stripe has none, and the server
 -- JSON null when its events cannot be read (a WARNING says so).
 create function stripe_fdw._events_newest(p_servers oid[]) returns jsonb
@@ -267,7 +355,7 @@ declare
 begin
     foreach srv in array coalesce(p_servers, '{}') loop
         begin
-            select x.id, x.created into e from stripe_fdw._stripe_events(srv, null, true) x;
+            select x.id, x.created into e from stripe_fdw._stripe_events(srv, null, true, stripe_fdw._event_types()) x;
             r := r || pg_catalog.jsonb_build_object(srv::text, pg_catalog.jsonb_build_object('id', e.id, 'created', e.created));
         exception when others then
             get stacked diagnostics msg = message_text, st = returned_sqlstate;
@@ -342,17 +430,18 @@ end
 $$;
 
 -- Write what _read_objects read (under the write lock) and mark the caches of p_object stale.
--- A price whose product is not in the products target yet (its product.created not delivered
--- yet) brings that product (p_products: the prices' products), read now. Returns the rows written
--- (n), and the rows left as they are because they cannot be mapped (unmapped, with the first
--- reasons).
-create function stripe_fdw._write_objects(srv oid, p_object text, p_steps stripe_fdw._sync_step[], p_products text[],
+-- An object whose parent is not in its target yet (a price's product, a subscription's price,
+-- whose .created event is not delivered yet) brings that parent (p_parents: their ids, see
+-- _event_parents), read now. Returns the rows written (n), and the rows left as they are because
+-- they cannot be mapped (unmapped, with the first reasons).
+create function stripe_fdw._write_objects(srv oid, p_object text, p_steps stripe_fdw._sync_step[], p_parents text[],
                                           out n bigint, out unmapped bigint, out reasons text[])
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     parents record;
+    parent  text := case p_object when 'prices' then 'products' when 'subscriptions' then 'prices' end;
 begin
     n := 0;
     unmapped := 0;
@@ -366,10 +455,10 @@ begin
                    array(select r from w, pg_catalog.unnest(w.unmapped_reasons) r)
               into n, unmapped, reasons;
         exception when foreign_key_violation then
-            if p_object <> 'prices' or coalesce(pg_catalog.cardinality(pg_catalog.array_remove(p_products, null)), 0) = 0 then
+            if parent is null or coalesce(pg_catalog.cardinality(pg_catalog.array_remove(p_parents, null)), 0) = 0 then
                 raise;
             end if;
-            parents := stripe_fdw._write_objects(srv, 'products', stripe_fdw._read_objects(srv, 'products', p_products), null);
+            parents := stripe_fdw._write_objects(srv, parent, stripe_fdw._read_objects(srv, parent, p_parents), null);
             with w as (select * from stripe_fdw._sync_write(p_steps, 'sync'))
             select parents.n + coalesce((select pg_catalog.sum(w.inserted + w.updated + w.deleted) from w), 0),
                    parents.unmapped + coalesce((select pg_catalog.sum(w.unmapped) from w), 0),
@@ -393,16 +482,6 @@ begin
     delete from stripe_fdw.webhook_events e
      where e.seq <= (select pg_catalog.max(x.seq) from stripe_fdw.webhook_events x) - 100000;
 end
-$$;
-
--- The product a price event's object belongs to (a string, or an expanded product).
-create function stripe_fdw._event_product(obj jsonb) returns text
-language sql immutable
-set search_path = pg_catalog, pg_temp
-as $$
-    select case pg_catalog.jsonb_typeof(obj -> 'product')
-               when 'string' then obj ->> 'product'
-               when 'object' then obj -> 'product' ->> 'id' end
 $$;
 
 -- The roles that registered sync targets taking p_object from server srv (row-level security
@@ -456,12 +535,17 @@ declare
     ev    jsonb;
     eid   text;
     etype text;
-    obj   text;
-    steps stripe_fdw._sync_step[];
+    objs  text[];          -- what the event changes (_event_ids), parents first
+    ids   text[];
+    steps stripe_fdw._sync_step[] := '{}';
+    nst   int[] := '{}';   -- how many of steps each object has
+    i     int;
+    k0    int;
+    first int := 1;
     wr    record;
-    n     bigint;
+    n     bigint := 0;
     unm   bigint := 0;
-    why   text[];
+    why   text[] := '{}';
     act   text := 'ignored';
     dup   jsonb;
     res   jsonb;
@@ -483,13 +567,18 @@ begin
     if exists (select from stripe_fdw.webhook_events w where w.id = eid) then
         return dup;  -- asks Stripe nothing
     end if;
-    obj := case when etype like 'product.%' then 'products' when etype like 'price.%' then 'prices' end;
-    if obj is not null then
-        perform stripe_fdw._webhook_acts(srv, obj);
-        -- Stripe delivers at least once and in any order: apply what Stripe holds now, not the
-        -- event's copy (one retrieve).
-        steps := stripe_fdw._read_objects(srv, obj, array[ev #>> '{data,object,id}']);
-    end if;
+    select pg_catalog.array_agg(x.object order by x.ord), pg_catalog.array_agg(x.id order by x.ord)
+      into objs, ids
+      from stripe_fdw._event_ids(etype, ev #> '{data,object}') x
+     where stripe_fdw._object_fed(srv, x.object) or stripe_fdw._registrants(srv, x.object) <> '{}';
+    -- Stripe delivers at least once and in any order: apply what Stripe holds now, not the
+    -- event's copy (one retrieve per object).
+    for i in 1 .. coalesce(pg_catalog.cardinality(objs), 0) loop
+        perform stripe_fdw._webhook_acts(srv, objs[i]);
+        k0 := coalesce(pg_catalog.cardinality(steps), 0);
+        steps := steps || stripe_fdw._read_objects(srv, objs[i], array[ids[i]]);
+        nst := nst || (coalesce(pg_catalog.cardinality(steps), 0) - k0);
+    end loop;
     perform stripe_fdw._write_lock();
     insert into stripe_fdw.webhook_events as w (id, type, created, action, via, server)
     values (eid, etype,
@@ -499,19 +588,21 @@ begin
     if not found then
         return dup;  -- another delivery of it was applied meanwhile
     end if;
-    if obj is not null then
-        wr := stripe_fdw._write_objects(srv, obj, steps, array[stripe_fdw._event_product(ev #> '{data,object}')]);
-        n := wr.n;
-        unm := wr.unmapped;
-        why := wr.reasons;
+    for i in 1 .. coalesce(pg_catalog.cardinality(objs), 0) loop
+        wr := stripe_fdw._write_objects(srv, objs[i], steps[first : first + nst[i] - 1],
+                                        (stripe_fdw._event_parents(objs[i], ev #> '{data,object}')).ids);
+        first := first + nst[i];
+        n := n + wr.n;
+        unm := unm + wr.unmapped;
+        why := why || wr.reasons;
         act := 'applied';
-    end if;
-    update stripe_fdw.webhook_events e set action = act, rows = coalesce(n, 0) where e.id = eid;
+    end loop;
+    update stripe_fdw.webhook_events e set action = act, rows = n where e.id = eid;
     perform stripe_fdw._webhook_prune();
-    res := pg_catalog.jsonb_build_object('event', eid, 'type', etype, 'action', act, 'rows', coalesce(n, 0));
+    res := pg_catalog.jsonb_build_object('event', eid, 'type', etype, 'action', act, 'rows', n);
     if unm > 0 then
         -- Left as they are, never the delivery's failure (Stripe would retry it for days).
-        res := res || pg_catalog.jsonb_build_object('skipped', unm, 'skip_reasons', pg_catalog.to_jsonb(why));
+        res := res || pg_catalog.jsonb_build_object('skipped', unm, 'skip_reasons', pg_catalog.to_jsonb(why[1:5]));
     end if;
     return res;
 end

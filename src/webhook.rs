@@ -1,5 +1,5 @@
 //! The Rust half of handle_webhook() and catch_up() (sql/webhooks.sql): the endpoint secret and the
-//! signature check, and the list of Stripe's product/price events since a point.
+//! signature check, and the list of Stripe's events of given types since a point.
 //!
 //! The secret comes from the user mapping of the current user (or PUBLIC), else the server, each
 //! inline (`webhook_secret`) or in Supabase Vault (`webhook_secret_id` / `webhook_secret_name`),
@@ -21,15 +21,8 @@ use stripe_fdw_core::options::{parse_webhook_secret_options, ServerOptions, Webh
 use stripe_fdw_core::webhook::{key_livemode, verify, SignatureError};
 use stripe_fdw_core::StripeError;
 
-/// The event types catch_up() applies (Stripe's `types[]` takes exact names, at most 20).
-const APPLIED_TYPES: &[&str] = &[
-    "product.created",
-    "product.updated",
-    "product.deleted",
-    "price.created",
-    "price.updated",
-    "price.deleted",
-];
+/// Stripe's `types[]` takes at most 20 exact names.
+const MAX_TYPES: usize = 20;
 
 /// Stripe's page size for events: one request per 100 events.
 const PAGE: usize = 100;
@@ -268,25 +261,17 @@ pub(crate) fn client(server_oid: Oid) -> Result<Client, Raise> {
     Client::new(t, cfg).map_err(stripe_err)
 }
 
-/// One listed event, as catch_up() needs it.
-type EventRow = (i32, String, String, i64, Option<String>, Option<String>);
+/// One listed event, as catch_up() needs it: its order (0 = newest), id, type, time and the
+/// changed object (`data.object`), from which sql/webhooks.sql takes the ids to read again.
+type EventRow = (i32, String, String, i64, Option<pgrx::JsonB>);
 
 fn row(ord: i32, e: &Value) -> Option<EventRow> {
-    let obj = e.pointer("/data/object");
-    let product = obj.and_then(|o| o.get("product")).and_then(|p| {
-        p.as_str()
-            .or_else(|| p.get("id").and_then(Value::as_str))
-            .map(str::to_string)
-    });
     Some((
         ord,
         e.get("id")?.as_str()?.to_string(),
         e.get("type")?.as_str()?.to_string(),
         e.get("created")?.as_i64()?,
-        obj.and_then(|o| o.get("id"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        product,
+        e.pointer("/data/object").cloned().map(pgrx::JsonB),
     ))
 }
 
@@ -294,7 +279,14 @@ fn list_events(
     server_oid: Oid,
     since: Option<i64>,
     newest_only: bool,
+    types: &[String],
 ) -> Result<Vec<EventRow>, Raise> {
+    if types.is_empty() || types.len() > MAX_TYPES {
+        return Err(Raise::from(FdwError::Internal(format!(
+            "catch_up asks Stripe for 1 to {MAX_TYPES} event types, not {}",
+            types.len()
+        ))));
+    }
     let c = client(server_oid)?;
     let mut base: Vec<(String, String)> = vec![(
         "limit".into(),
@@ -304,11 +296,7 @@ fn list_events(
             PAGE.to_string()
         },
     )];
-    base.extend(
-        APPLIED_TYPES
-            .iter()
-            .map(|t| ("types[]".to_string(), t.to_string())),
-    );
+    base.extend(types.iter().map(|t| ("types[]".to_string(), t.clone())));
     if let Some(s) = since {
         base.push(("created[gte]".into(), s.to_string()));
     }
@@ -365,9 +353,9 @@ mod stripe_fdw {
         )
     }
 
-    /// Stripe's product and price events, newest first (`ord` 0 is the newest): every one created at
-    /// or after `since` (Unix seconds; null: all Stripe still has), or only the newest one. One
-    /// request per 100 events.
+    /// Stripe's events of `types` (at most 20), newest first (`ord` 0 is the newest): every one
+    /// created at or after `since` (Unix seconds; null: all Stripe still has), or only the newest
+    /// one. One request per 100 events.
     #[pg_extern(name = "_stripe_events")]
     #[search_path(pg_catalog, pg_temp)]
     #[allow(clippy::type_complexity)]
@@ -375,6 +363,7 @@ mod stripe_fdw {
         server: Oid,
         since: Option<i64>,
         newest_only: bool,
+        types: Vec<String>,
     ) -> TableIterator<
         'static,
         (
@@ -382,12 +371,11 @@ mod stripe_fdw {
             name!(id, String),
             name!(event_type, String),
             name!(created, i64),
-            name!(object_id, Option<String>),
-            name!(product, Option<String>),
+            name!(object, Option<JsonB>),
         ),
     > {
         TableIterator::new(
-            super::list_events(server, since, newest_only)
+            super::list_events(server, since, newest_only, &types)
                 .map_err(super::Raise::into_report)
                 .unwrap_or_report(),
         )

@@ -180,7 +180,7 @@ fn a_hostile_session_never_runs_its_code_in_stripe_fdws_sql() {
                 &mut ops_db,
                 &format!(
                     "select count(*)::pg_catalog.text
-                       from stripe_fdw._stripe_events({server}, null, true)"
+                       from stripe_fdw._stripe_events({server}, null, true, stripe_fdw._event_types())"
                 ),
             ),
         ),

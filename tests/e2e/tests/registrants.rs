@@ -397,7 +397,7 @@ fn the_events_and_the_webhook_check_use_a_servers_key_only_for_roles_that_may_us
     ));
     env.exec(&format!("set role {outsider}"));
     let events = env.error(
-        "select * from stripe_fdw._stripe_events((select oid from pg_foreign_server where srvname = '{server}'), null, true)",
+        "select * from stripe_fdw._stripe_events((select oid from pg_foreign_server where srvname = '{server}'), null, true, array['product.created'])",
     );
     let verify = env.error(
         "select stripe_fdw._verify_webhook((select oid from pg_foreign_server where srvname = '{server}'), '{}', 't=1,v1=00')",
