@@ -23,15 +23,24 @@ create table stripe_fdw.cache_registry (
     cache_relation regclass not null unique,   -- the materialized view (whether it is populated:
                                                -- pg_class.relispopulated, never a copy of it)
     owner          regrole not null,           -- the role create_cache() made it for (a rename keeps it)
-    refreshed_at   timestamptz,                -- when the last successful REFRESH began
-    row_count      bigint,                     -- rows the last successful refresh stored
-    duration       interval,
-    last_error     text,                       -- of the last refresh_cache() of it, if it failed
-    last_error_at  timestamptz,
-    stale_since    timestamptz,                -- first mark_cache_stale() since the last refresh
+    stale_since    timestamptz,                -- first mark_cache_stale() of the current streak
     marked_at      timestamptz,                -- last mark_cache_stale()
     unique (cache_schema, cache_name)
 );
+-- Every refresh of a cache as it ended: a success (the rows it stored) or a failure (its error).
+-- Insert only: recording a refresh, which may happen in a transaction the caller keeps open
+-- (BEGIN; REFRESH ...; more work; COMMIT), never locks a row a webhook marking the cache stale
+-- needs, nor waits for one. The last success, and the last failure after it, are what
+-- cache_status shows; the next success prunes the rows before it.
+create table stripe_fdw.cache_refreshes (
+    seq       bigserial primary key,
+    object    text not null,           -- the cache (cache_registry.object)
+    started   timestamptz not null,
+    finished  timestamptz not null,
+    row_count bigint,                  -- a success: the rows it stored
+    error     text                     -- a failure: its message
+);
+create index cache_refreshes_object on stripe_fdw.cache_refreshes (object, seq);
 -- The cache schemas create_cache() made, and for whom (a schema it did not make is refused).
 create table stripe_fdw.cache_schemas (
     name  text primary key,
@@ -91,9 +100,26 @@ $$;
 alter table stripe_fdw.cache_registry enable row level security;
 create policy owner_only on stripe_fdw.cache_registry
     using (stripe_fdw._acts_for(owner)) with check (stripe_fdw._acts_for(owner));
+alter table stripe_fdw.cache_refreshes enable row level security;
+create policy owner_only on stripe_fdw.cache_refreshes
+    using (exists (select from stripe_fdw.cache_registry r where r.object = cache_refreshes.object))
+    with check (exists (select from stripe_fdw.cache_registry r where r.object = cache_refreshes.object));
 alter table stripe_fdw.cache_schemas enable row level security;
 create policy owner_only on stripe_fdw.cache_schemas
     using (stripe_fdw._acts_for(owner)) with check (stripe_fdw._acts_for(owner));
+
+-- The role a materialized view is registered as a cache of (its owner), whoever asks: the
+-- registry's row-level security hides other roles' rows, and an error about a cache must tell a
+-- cache of another role from a materialized view that is no cache at all. Shows no more than
+-- pg_class does (the view's owner).
+create function stripe_fdw._cache_owner(rel regclass) returns regrole
+language sql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select r.owner from stripe_fdw.cache_registry r
+      join pg_catalog.pg_class c on c.oid = r.cache_relation
+     where r.cache_relation = rel and c.relowner = r.owner::oid
+$$;
 
 -- Resolve a user-given cache name to its registry key: the exact key ('stripe_cache.products'),
 -- or a bare table name ('products') when exactly one cache has it.
@@ -105,6 +131,7 @@ declare
     k text;
     n int;
     known text;
+    rel regclass;
 begin
     select r.object into k from stripe_fdw.cache_registry r where r.object = p_object;
     if found then
@@ -121,6 +148,19 @@ begin
         raise exception 'stripe_fdw: cache name "%" is ambiguous', p_object
             using errcode = '42725', detail = 'cached objects: ' || known,
                   hint = 'Qualify it with its cache schema, e.g. ''stripe_cache.' || p_object || '''.';
+    end if;
+    -- A cache of another role (its registry row is hidden from this one), e.g. the caller is a
+    -- member of the role that made it: say whose it is, and what works.
+    begin
+        rel := pg_catalog.to_regclass(p_object);
+    exception when others then
+        rel := null;
+    end;
+    if rel is not null and stripe_fdw._cache_owner(rel) is not null then
+        raise exception 'stripe_fdw: % is not a cache of role %', rel, current_user
+            using errcode = '42501',
+                  detail = pg_catalog.format('It is a cache of role %s; refresh_cache() refreshes only the caches the calling role made.', stripe_fdw._cache_owner(rel)),
+                  hint = pg_catalog.format('Run: refresh materialized view %s; (cache_status records it too), or call refresh_cache() as role %s.', rel, stripe_fdw._cache_owner(rel));
     end if;
     raise exception 'stripe_fdw: no cache named "%"', p_object
         using errcode = '42704', detail = 'cached objects: ' || known,
@@ -275,11 +315,9 @@ begin
             execute pg_catalog.format('create materialized view %I.%I as select %s from %s f with no data',
                                       cache_schema, t.name, stripe_fdw._columns(t.rel, 'f'), t.rel);
             vrel := k::regclass;
-            -- New, empty: whatever the registry said of a cache of that name is gone.
-            update stripe_fdw.cache_registry r
-               set refreshed_at = null, row_count = null, duration = null,
-                   last_error = null, last_error_at = null, stale_since = null, marked_at = null
-             where r.object = k;
+            -- New, empty: whatever was known of a cache of that name is gone.
+            update stripe_fdw.cache_registry r set stale_since = null, marked_at = null where r.object = k;
+            delete from stripe_fdw.cache_refreshes x where x.object = k;
         end if;
         execute pg_catalog.format('comment on materialized view %s is %L', vrel,
             'stripe_fdw: cache of ' || t.rel::text || ' (REFRESH MATERIALIZED VIEW CONCURRENTLY, or call stripe_fdw.refresh_cache())');

@@ -40,14 +40,35 @@ as $$
                       and i.indexprs is null and i.indpred is null)
 $$;
 
--- Record a failed refresh (its success is recorded by the event trigger, sql/cache_events.sql).
-create function stripe_fdw._refresh_failed(o text, err text) returns void
+-- Record a failed refresh that began at t0 (a success is recorded by the event trigger,
+-- sql/cache_events.sql). An insert: it locks no row a webhook needs.
+create function stripe_fdw._refresh_failed(o text, t0 timestamptz, err text) returns void
 language sql
 set search_path = pg_catalog, pg_temp
 as $$
-    update stripe_fdw.cache_registry r
-       set last_error = err, last_error_at = pg_catalog.clock_timestamp()
-     where r.object = o
+    insert into stripe_fdw.cache_refreshes (object, started, finished, error)
+    values (o, t0, pg_catalog.clock_timestamp(), err)
+$$;
+
+-- What is known of each cache the caller may see, from cache_refreshes: its last success (when it
+-- began, how long it took, the rows it stored), the last failure after it, and since when it is
+-- stale: a mark_cache_stale() at or after the last success began (one before it was read by it).
+create function stripe_fdw._cache_state()
+returns table (object text, refreshed_at timestamptz, duration interval, refreshed_rows bigint,
+               last_error text, last_error_at timestamptz, stale_since timestamptz)
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select r.object, s.started, s.finished - s.started, s.row_count, f.error, f.finished,
+           case when r.marked_at >= coalesce(s.started, '-infinity') then
+                case when r.stale_since >= coalesce(s.started, '-infinity') then r.stale_since else r.marked_at end
+           end
+      from stripe_fdw.cache_registry r
+      left join lateral (select x.seq, x.started, x.finished, x.row_count from stripe_fdw.cache_refreshes x
+                          where x.object = r.object and x.error is null order by x.seq desc limit 1) s on true
+      left join lateral (select x.error, x.finished from stripe_fdw.cache_refreshes x
+                          where x.object = r.object and x.error is not null and x.seq > coalesce(s.seq, 0)
+                          order by x.seq desc limit 1) f on true
 $$;
 
 -- The caches refresh_cache(object) works on: one, or all (stale ones first, oldest mark first).
@@ -61,15 +82,16 @@ begin
     if object is not null then
         k := stripe_fdw._resolve(object);
         if not stripe_fdw._acts_for((select r.owner from stripe_fdw.cache_registry r where r.object = k)) then
-            raise exception 'stripe_fdw: cache "%" was made for another role; only that role (or its members) refreshes it', k
+            raise exception 'stripe_fdw: cache "%" was made for another role; only that role refreshes it with refresh_cache()', k
                 using errcode = '42501', hint = 'Refresh it as the role that made it with create_cache().';
         end if;
         return array[k];
     end if;
     -- Caches whose materialized view was dropped are left out (and forgotten by _refresh_run,
     -- under the write lock).
-    return (select coalesce(array_agg(r.object order by r.stale_since nulls last, r.object), '{}')
+    return (select coalesce(array_agg(r.object order by st.stale_since nulls last, r.object), '{}')
               from stripe_fdw.cache_registry r
+              join stripe_fdw._cache_state() st on st.object = r.object
              where stripe_fdw._acts_for(r.owner)
                and exists (select from pg_catalog.pg_class c where c.oid = r.cache_relation));
 end
@@ -93,7 +115,7 @@ end
 $$;
 
 -- Refresh one cache (object) or all of them (null; stale ones first), each on its own: REFRESH
--- it, record a failure in the registry (under the write lock), COMMIT when the context allows it. Hands back the first error (its detail lists every cache that failed).
+-- it, record a failure in the registry, COMMIT when the context allows it. Hands back the first error (its detail lists every cache that failed).
 create procedure stripe_fdw._refresh_run(
     p_object   text,
     inout err_state  text default null,
@@ -107,6 +129,7 @@ declare
     probe    text;
     objs     text[];
     o        text;
+    t0       timestamptz;
     e_state  text;
     e_msg    text;
     e_detail text;
@@ -121,13 +144,15 @@ begin
     objs := stripe_fdw._refresh_list(p_object);
     foreach o in array objs loop
         e_state := null;
+        t0 := pg_catalog.clock_timestamp();
         begin
             perform stripe_fdw._refresh_one(o);
         exception when others then
             get stacked diagnostics e_state = returned_sqlstate, e_msg = message_text,
                                     e_detail = pg_exception_detail, e_hint = pg_exception_hint;
-            perform stripe_fdw._write_lock();
-            perform stripe_fdw._refresh_failed(o, e_msg);
+            -- No engine lock: inside the caller's transaction it would be held across the next
+            -- caches' reads of Stripe (and an insert waits for no webhook).
+            perform stripe_fdw._refresh_failed(o, t0, e_msg);
         end;
         if e_state is not null then
             failed := failed || o;
@@ -143,9 +168,12 @@ begin
     if p_object is null then
         -- Forget the caller's caches whose materialized view was dropped.
         perform stripe_fdw._write_lock();
-        delete from stripe_fdw.cache_registry r
-         where stripe_fdw._acts_for(r.owner)
-           and not exists (select from pg_catalog.pg_class c where c.oid operator(pg_catalog.=) r.cache_relation);
+        with gone as (
+            delete from stripe_fdw.cache_registry r
+             where stripe_fdw._acts_for(r.owner)
+               and not exists (select from pg_catalog.pg_class c where c.oid operator(pg_catalog.=) r.cache_relation)
+            returning r.object)
+        delete from stripe_fdw.cache_refreshes x using gone g where x.object operator(pg_catalog.=) g.object;
     end if;
     if err_state is not null and pg_catalog.cardinality(failed) operator(pg_catalog.>) 1 then
         err_detail := pg_catalog.concat_ws(E'\n', nullif(err_detail, ''),
@@ -190,8 +218,13 @@ language sql
 set search_path = pg_catalog, pg_temp
 as $$
     with marked as (
+        -- A mark before the last successful refresh began was read by it: a new streak starts.
         update stripe_fdw.cache_registry r
-           set stale_since = coalesce(r.stale_since, pg_catalog.clock_timestamp()),
+           set stale_since = case when r.stale_since is null
+                                    or r.marked_at < (select x.started from stripe_fdw.cache_refreshes x
+                                                       where x.object = r.object and x.error is null
+                                                       order by x.seq desc limit 1)
+                                  then pg_catalog.clock_timestamp() else r.stale_since end,
                marked_at = pg_catalog.clock_timestamp()
          where r.source_object = $1 or r.object = $1
         returning 1)
@@ -232,13 +265,14 @@ select s.object, s.cache_relation, s.populated, s.refreshed_at, s.age,
                 'Marked stale: the next call stripe_fdw.refresh_cache() refreshes it first.'
        end as hint
   from (select r.object, c.oid::regclass as cache_relation, c.relispopulated as populated,
-               r.refreshed_at,
-               case when r.refreshed_at is not null
-                    then greatest(pg_catalog.now() - r.refreshed_at, interval '0') end as age,
+               st.refreshed_at,
+               case when st.refreshed_at is not null
+                    then greatest(pg_catalog.now() - st.refreshed_at, interval '0') end as age,
                stripe_fdw._row_count(c.oid::regclass) as row_count,
-               r.duration, r.stale_since, r.last_error, r.last_error_at
+               st.duration, st.stale_since, st.last_error, st.last_error_at
           from stripe_fdw.cache_registry r
           join pg_catalog.pg_class c on c.oid = r.cache_relation
+          join stripe_fdw._cache_state() st on st.object = r.object
          where stripe_fdw._acts_for(r.owner)) s
  order by s.object;
 

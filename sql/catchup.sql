@@ -232,7 +232,8 @@ declare
     e_hnt text;
 begin
     objs := array(select r.object from stripe_fdw.cache_registry r
-                   where r.stale_since is not null and stripe_fdw._acts_for(r.owner) order by r.stale_since);
+                    join stripe_fdw._cache_state() st on st.object = r.object
+                   where st.stale_since is not null and stripe_fdw._acts_for(r.owner) order by st.stale_since);
     foreach o in array objs loop
         e_st := null;
         call stripe_fdw._refresh_run(o, e_st, e_msg, e_det, e_hnt);

@@ -1,6 +1,10 @@
-//! Where create_webhook_endpoint() keeps a new endpoint's signing secret, and writing it: a server
-//! option (ALTER SERVER through its parse node, so no statement text ever holds the secret) or
-//! Supabase Vault (SPI with the secret as a parameter). The secret is never returned nor shown.
+//! Where create_webhook_endpoint() keeps a new endpoint's signing secret, and writing it: where
+//! the secret the caller's handle_webhook reads lives now (its user mapping or the server, inline or
+//! in Supabase Vault); with none yet, a new Vault secret when there is Vault, else the caller's
+//! user mapping (whose options no other role can read; a server's options every role can). The
+//! options are written through ProcessUtility (src/utility.rs, no statement text holds the
+//! secret), Vault through SPI with the secret as a parameter. The secret is never returned nor
+//! shown.
 //!
 //! Rotation: a server that has a secret already keeps its newest one after the new one
 //! (`whsec_new,whsec_old`, src/webhook.rs verifies with either), where it is kept now: the old
@@ -9,20 +13,33 @@
 use crate::error::FdwError;
 use crate::isolate::Isolated;
 use crate::pgopts::options_map;
-use crate::secrets::NamedIn;
-use crate::webhook::{report, resolve_secret, Raise};
+use crate::secrets::user_mapping;
+use crate::utility;
+use crate::webhook::{report, webhook_secret, Raise};
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use std::collections::HashMap;
-use std::ffi::CString;
-use stripe_fdw_core::options::WebhookSecretOptions;
+use stripe_fdw_core::options::{parse_webhook_secret_options, ServerOptions};
+use stripe_fdw_core::spec::quote_ident;
 use stripe_fdw_core::webhook::secrets;
 
 /// Where a secret was kept, as create_webhook_endpoint() reports it.
 pub(crate) struct Stored {
     pub(crate) place: String,
     pub(crate) previous_kept: bool,
+}
+
+/// Where the secret the calling role's handle_webhook reads is kept now.
+pub(crate) enum Place {
+    /// A Vault secret (its name or id), named by the caller's user mapping or the server.
+    Vault(String),
+    /// The option webhook_secret of the user mapping that applies to the caller.
+    Mapping,
+    /// The server's option webhook_secret (readable by every role).
+    Server,
+    /// Nowhere yet.
+    None,
 }
 
 /// The server's raw options (for ADD or SET).
@@ -36,45 +53,105 @@ fn raw_options(srv: Oid) -> HashMap<String, String> {
     }
 }
 
-fn cstring(s: &str) -> Result<CString, Raise> {
-    CString::new(s).map_err(|_| {
-        Raise::from(FdwError::Internal(
-            "an option name or value holds a NUL byte".into(),
-        ))
-    })
+/// Where the caller's secret is: its user mapping (own or PUBLIC) first, then the server, as
+/// handle_webhook reads it.
+pub(crate) fn place(srv: Oid, opts: &ServerOptions) -> Result<Place, Raise> {
+    let user = unsafe { pg_sys::GetUserId() };
+    if let Some(m) = user_mapping(srv, user) {
+        let um =
+            parse_webhook_secret_options(&m.options).map_err(|e| Raise::from(FdwError::from(e)))?;
+        if let Some(n) = um.secret_name.or(um.secret_id) {
+            return Ok(Place::Vault(n));
+        }
+        if um.secret.is_some() {
+            return Ok(Place::Mapping);
+        }
+    }
+    let s = &opts.webhook_secret;
+    Ok(
+        if let Some(n) = s.secret_name.clone().or_else(|| s.secret_id.clone()) {
+            Place::Vault(n)
+        } else if s.secret.is_some() {
+            Place::Server
+        } else {
+            Place::None
+        },
+    )
 }
 
 /// Set server options (ADD those it lacks, SET the others), as ALTER SERVER does: the validator
-/// checks them and the server's owner may do it. Values are never part of any statement text.
+/// checks them and only the server's owner may. Values are in no statement text.
 pub(crate) fn set_server_options(
     srv: Oid,
     server: &str,
     values: &[(&str, &str)],
 ) -> Result<(), Raise> {
-    let have = raw_options(srv);
-    unsafe {
-        let mut list: *mut pg_sys::List = std::ptr::null_mut();
-        for (name, value) in values {
-            let n = pg_sys::pstrdup(cstring(name)?.as_ptr());
-            let v = pg_sys::pstrdup(cstring(value)?.as_ptr());
-            let def = pg_sys::makeDefElem(n, pg_sys::makeString(v).cast(), -1);
-            (*def).defaction = if have.contains_key(*name) {
-                pg_sys::DefElemAction::DEFELEM_SET
-            } else {
-                pg_sys::DefElemAction::DEFELEM_ADD
-            };
-            list = pg_sys::lappend(list, def.cast());
-        }
-        let mut stmt = PgBox::<pg_sys::AlterForeignServerStmt>::alloc_node(
+    let list = utility::options(&raw_options(srv), values)?;
+    let name = utility::cstring(server)?;
+    let mut stmt = unsafe {
+        PgBox::<pg_sys::AlterForeignServerStmt>::alloc_node(
             pg_sys::NodeTag::T_AlterForeignServerStmt,
-        );
-        stmt.servername = pg_sys::pstrdup(cstring(server)?.as_ptr());
-        stmt.options = list;
-        stmt.has_version = false;
-        pg_sys::AlterForeignServer(stmt.as_ptr());
-        pg_sys::CommandCounterIncrement();
+        )
+    };
+    stmt.servername = unsafe { pg_sys::pstrdup(name.as_ptr()) };
+    stmt.options = list;
+    stmt.has_version = false;
+    utility::run(
+        stmt.into_pg().cast(),
+        &utility::shown(&format!("ALTER SERVER {}", quote_ident(server)), values),
+    )
+}
+
+/// Set options of the user mapping that applies to the caller on the server (its own, or PUBLIC's),
+/// or make one for it: ALTER / CREATE USER MAPPING, whose options other roles cannot read.
+fn set_mapping_options(srv: Oid, server: &str, values: &[(&str, &str)]) -> Result<(), Raise> {
+    let user = unsafe { pg_sys::GetUserId() };
+    let name = utility::cstring(server)?;
+    let servername = unsafe { pg_sys::pstrdup(name.as_ptr()) };
+    match user_mapping(srv, user) {
+        Some(m) => {
+            let mut stmt = unsafe {
+                PgBox::<pg_sys::AlterUserMappingStmt>::alloc_node(
+                    pg_sys::NodeTag::T_AlterUserMappingStmt,
+                )
+            };
+            stmt.user = utility::role(m.public);
+            stmt.servername = servername;
+            stmt.options = utility::options(&m.options, values)?;
+            let who = if m.public { "PUBLIC" } else { "CURRENT_USER" };
+            utility::run(
+                stmt.into_pg().cast(),
+                &utility::shown(
+                    &format!(
+                        "ALTER USER MAPPING FOR {who} SERVER {}",
+                        quote_ident(server)
+                    ),
+                    values,
+                ),
+            )
+        }
+        None => {
+            let mut stmt = unsafe {
+                PgBox::<pg_sys::CreateUserMappingStmt>::alloc_node(
+                    pg_sys::NodeTag::T_CreateUserMappingStmt,
+                )
+            };
+            stmt.user = utility::role(false);
+            stmt.servername = servername;
+            stmt.if_not_exists = false;
+            stmt.options = utility::options(&HashMap::new(), values)?;
+            utility::run(
+                stmt.into_pg().cast(),
+                &utility::shown(
+                    &format!(
+                        "CREATE USER MAPPING FOR CURRENT_USER SERVER {}",
+                        quote_ident(server)
+                    ),
+                    values,
+                ),
+            )
+        }
     }
-    Ok(())
 }
 
 fn vault_exists() -> bool {
@@ -125,34 +202,54 @@ fn with_previous(new: &str, old: Option<&str>) -> (String, bool) {
     }
 }
 
-/// Keep `secret`, the new signing secret of server `server` (owned by `owner`, whose webhook
-/// secret options are `current`), where its secret is kept now; when it has none, in Supabase Vault
-/// when there is a `vault` schema, else in the server option `webhook_secret`.
+fn description(server: &str) -> String {
+    format!("stripe_fdw: signing secret of the webhook endpoint of server {server}")
+}
+
+/// The name of the Vault secret a new endpoint's secret goes to when there is Vault and the
+/// server has no secret yet.
+pub(crate) fn vault_name(server: &str) -> Option<String> {
+    vault_exists().then(|| format!("stripe_fdw_webhook_{server}"))
+}
+
+/// Keep `secret`, the new signing secret of server `server` (owned by `owner`, options `opts`),
+/// where the caller's secret is kept now (see [`place`]); when it has none, in Supabase Vault when
+/// there is Vault, else in the caller's user mapping.
 pub(crate) fn store(
     srv: Oid,
     server: &str,
     owner: Oid,
-    current: &WebhookSecretOptions,
+    opts: &ServerOptions,
     secret: &str,
 ) -> Result<Stored, Raise> {
-    let old = resolve_secret(current, &NamedIn::Server { owner })?;
+    let old = webhook_secret(srv, server, opts, owner).ok();
     let (value, previous_kept) = with_previous(secret, old.as_deref());
-    let description =
-        format!("stripe_fdw: signing secret of the webhook endpoint of server {server}");
-    let place = if let Some(name) = &current.secret_name {
-        vault_write(name, &value, &description)?;
-        format!("Supabase Vault secret \"{name}\" (server option webhook_secret_name)")
-    } else if let Some(id) = &current.secret_id {
-        vault_write(id, &value, &description)?;
-        format!("Supabase Vault secret {id} (server option webhook_secret_id)")
-    } else if current.secret.is_none() && vault_exists() {
-        let name = format!("stripe_fdw_webhook_{server}");
-        vault_write(&name, &value, &description)?;
-        set_server_options(srv, server, &[("webhook_secret_name", &name)])?;
-        format!("Supabase Vault secret \"{name}\" (server option webhook_secret_name)")
-    } else {
-        set_server_options(srv, server, &[("webhook_secret", &value)])?;
-        "server option webhook_secret".to_string()
+    let place = match place(srv, opts)? {
+        Place::Vault(n) => {
+            vault_write(&n, &value, &description(server))?;
+            format!("Supabase Vault secret \"{n}\"")
+        }
+        Place::Mapping => {
+            set_mapping_options(srv, server, &[("webhook_secret", &value)])?;
+            "your user mapping's option webhook_secret".to_string()
+        }
+        Place::Server => {
+            // Every role can read a server's options: the new secret goes to the caller's user
+            // mapping, which handle_webhook reads first.
+            set_mapping_options(srv, server, &[("webhook_secret", &value)])?;
+            "your user mapping's option webhook_secret (the server option webhook_secret, which every role can read, is left as it was: drop it)".to_string()
+        }
+        Place::None => match vault_name(server) {
+            Some(name) => {
+                vault_write(&name, &value, &description(server))?;
+                set_server_options(srv, server, &[("webhook_secret_name", &name)])?;
+                format!("Supabase Vault secret \"{name}\" (server option webhook_secret_name)")
+            }
+            None => {
+                set_mapping_options(srv, server, &[("webhook_secret", &value)])?;
+                "your user mapping's option webhook_secret".to_string()
+            }
+        },
     };
     Ok(Stored {
         place,
@@ -166,21 +263,20 @@ pub(crate) fn forget_previous(
     srv: Oid,
     server: &str,
     owner: Oid,
-    current: &WebhookSecretOptions,
+    opts: &ServerOptions,
 ) -> Result<bool, Raise> {
-    let Some(old) = resolve_secret(current, &NamedIn::Server { owner })? else {
+    let Ok(old) = webhook_secret(srv, server, opts, owner) else {
         return Ok(false);
     };
     let mut all = secrets(&old);
     let (Some(newest), Some(_)) = (all.next(), all.next()) else {
         return Ok(false);
     };
-    let description =
-        format!("stripe_fdw: signing secret of the webhook endpoint of server {server}");
-    if let Some(name) = current.secret_name.as_ref().or(current.secret_id.as_ref()) {
-        vault_write(name, newest, &description)?;
-    } else {
-        set_server_options(srv, server, &[("webhook_secret", newest)])?;
+    match place(srv, opts)? {
+        Place::Vault(n) => vault_write(&n, newest, &description(server))?,
+        Place::Mapping => set_mapping_options(srv, server, &[("webhook_secret", newest)])?,
+        Place::Server => set_server_options(srv, server, &[("webhook_secret", newest)])?,
+        Place::None => return Ok(false),
     }
     Ok(true)
 }

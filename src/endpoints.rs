@@ -24,15 +24,41 @@ fn database() -> String {
     }
 }
 
-fn owner_only(srv: Oid, name: &str) -> Result<(), Raise> {
+fn owner_only(srv: Oid, name: &str, what: &str) -> Result<(), Raise> {
     if unsafe { pg_sys::pg_foreign_server_ownercheck(srv, pg_sys::GetUserId()) } {
         return Ok(());
     }
     Err(report(
         PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-        format!("stripe_fdw: only the owner of foreign server {name} may register its webhook endpoint"),
-        Some("Call create_webhook_endpoint as the server's owner (it keeps the endpoint's signing secret in the server's options)."),
+        format!("stripe_fdw: only the owner of foreign server {name} may {what}"),
+        Some("Call it as the server's owner: it keeps the endpoint's signing secret where that role's handle_webhook reads it."),
     ))
+}
+
+/// The endpoint was made in Stripe, but keeping its secret failed: say which endpoint, and that
+/// it must be deleted (its secret cannot be had again).
+fn orphaned(id: &str, why: &str) -> Raise {
+    report(
+        PgSqlErrorCode::ERRCODE_FDW_ERROR,
+        format!("stripe_fdw: the webhook endpoint {id} was made in Stripe, but its signing secret could not be kept: {why}"),
+        Some(&format!(
+            "Stripe shows a secret only once: delete endpoint {id} (Dashboard: Developers, Webhooks; or: stripe webhook_endpoints delete {id}), fix the cause, and call create_webhook_endpoint again."
+        )),
+    )
+}
+
+/// Keep the new secret and record the account: what create() does once Stripe made the endpoint.
+fn keep(
+    srv: Oid,
+    name: &str,
+    owner: Oid,
+    opts: &stripe_fdw_core::options::ServerOptions,
+    secret: &str,
+    account: &str,
+) -> Result<endpoint_secret::Stored, Raise> {
+    let stored = endpoint_secret::store(srv, name, owner, opts, secret)?;
+    endpoint_secret::set_server_options(srv, name, &[("account_id", account)])?;
+    Ok(stored)
 }
 
 /// The id of the account the key reads (`GET /v1/account`; with the option `account`, that
@@ -77,9 +103,18 @@ fn shown(e: &Value) -> Value {
 /// without the secret, with where the secret went.
 fn create(srv: Oid, url: &str, events: &[String]) -> Result<Value, Raise> {
     let (name, opts, owner) = server(srv)?;
-    owner_only(srv, &name)?;
+    owner_only(srv, &name, "register its webhook endpoint")?;
     let c = client(srv)?;
     let account = account_id(&c)?;
+    // What can be checked before Stripe makes the endpoint is checked first: afterwards its
+    // secret must be kept or the endpoint deleted.
+    if let Some(acting) = opts.account.as_deref().filter(|a| *a != account) {
+        return Err(report(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("stripe_fdw: the server's option account ({acting}) is not the account its key reads ({account})"),
+            Some("Correct the server option account (the connected account the server acts for), then call create_webhook_endpoint again."),
+        ));
+    }
     let mut fields: Vec<(String, String)> = vec![("url".into(), url.into())];
     fields.extend(
         events
@@ -110,8 +145,27 @@ fn create(srv: Oid, url: &str, events: &[String]) -> Result<Value, Raise> {
             Some("Delete the endpoint in the Dashboard (Developers, Webhooks) and try again."),
         ));
     };
-    let stored = endpoint_secret::store(srv, &name, owner, &opts.webhook_secret, secret)?;
-    endpoint_secret::set_server_options(srv, &name, &[("account_id", &account)])?;
+    let id = made
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or("(no id)")
+        .to_string();
+    let stored = pgrx::PgTryBuilder::new(|| keep(srv, &name, owner, &opts, secret, &account))
+        .catch_others(|e| {
+            let why = match &e {
+                pgrx::pg_sys::panic::CaughtError::PostgresError(r)
+                | pgrx::pg_sys::panic::CaughtError::ErrorReport(r)
+                | pgrx::pg_sys::panic::CaughtError::RustPanic { ereport: r, .. } => {
+                    r.message().to_string()
+                }
+            };
+            Err(orphaned(&id, &why))
+        })
+        .execute()
+        .map_err(|e| {
+            let r = e.into_report();
+            orphaned(&id, r.message())
+        })?;
     let mut out = shown(&made);
     if let Some(m) = out.as_object_mut() {
         m.insert("account".into(), json!(account));
@@ -180,8 +234,8 @@ fn list(srv: Oid) -> Result<Vec<EndpointRow>, Raise> {
 
 fn forget(srv: Oid) -> Result<bool, Raise> {
     let (name, opts, owner) = server(srv)?;
-    owner_only(srv, &name)?;
-    endpoint_secret::forget_previous(srv, &name, owner, &opts.webhook_secret)
+    owner_only(srv, &name, "forget its previous webhook secret")?;
+    endpoint_secret::forget_previous(srv, &name, owner, &opts)
 }
 
 #[pgrx::pg_schema]

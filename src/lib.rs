@@ -21,6 +21,7 @@ mod routine;
 mod scan;
 mod secrets;
 mod transport;
+mod utility;
 mod values;
 mod vault;
 mod webhook;

@@ -121,7 +121,12 @@ pub(crate) fn resolve_secret(
 /// The endpoint secret for `server` as the current user sees it: user mapping, else server, with
 /// Vault read as src/secrets.rs says (as the user, if the server's owner has the user's privileges;
 /// as the server's owner for a server option).
-fn webhook_secret(oid: Oid, name: &str, opts: &ServerOptions, owner: Oid) -> Result<String, Raise> {
+pub(crate) fn webhook_secret(
+    oid: Oid,
+    name: &str,
+    opts: &ServerOptions,
+    owner: Oid,
+) -> Result<String, Raise> {
     let user = unsafe { pg_sys::GetUserId() };
     if let Some(mapping) = secrets::user_mapping(oid, user) {
         let um = parse_webhook_secret_options(&mapping.options)

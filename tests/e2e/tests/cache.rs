@@ -246,7 +246,7 @@ fn a_failed_refresh_raises_keeps_every_row_and_shows_the_error_in_cache_status()
 
     // Extended protocol (a parameter): same behaviour.
     env.exec(
-        "update stripe_fdw.cache_registry set last_error = null where object = '{s}_cache.prices'",
+        "delete from stripe_fdw.cache_refreshes where object = '{s}_cache.prices' and error is not null",
     );
     let obj = env.sql("{s}_cache.prices");
     let e = env

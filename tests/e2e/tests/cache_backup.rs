@@ -153,6 +153,11 @@ fn a_refresh_materialized_view_by_hand_is_recorded_in_cache_status() {
          refresh materialized view concurrently stripe_cache.products;
          reset role;"
     ));
+    // refresh_cache() is the owner's own: a member is told so, and what works for it.
+    env.exec(&format!("set role {member}"));
+    let err = env.error("call stripe_fdw.refresh_cache('stripe_cache.products')");
+    env.exec("reset role");
+    assert_eq!(err.code, "42501", "{err:?}");
     assert_eq!(
         st(env),
         (true, Some(5), true, true, None),
@@ -163,6 +168,21 @@ fn a_refresh_materialized_view_by_hand_is_recorded_in_cache_status() {
     )[0]
     .get(0);
     assert!(t2 > t1);
+    // No session setting moves the recorded start: not the float format, DateStyle or TimeZone.
+    env.exec(
+        "set extra_float_digits = -15; set datestyle = 'SQL, DMY'; set timezone = 'Asia/Kolkata';
+         refresh materialized view concurrently stripe_cache.products;
+         reset extra_float_digits; reset datestyle; reset timezone;",
+    );
+    let sane: bool = env.query(
+        "select abs(extract(epoch from now() - refreshed_at)) < 60 and duration < interval '1 minute'
+           from stripe_fdw.cache_status where object = 'stripe_cache.products'",
+    )[0]
+        .get(0);
+    assert!(
+        sane,
+        "refreshed_at and duration as measured, whatever the session's settings"
+    );
     // A materialized view that is not a cache is none of stripe_fdw's business.
     env.exec("create materialized view public.mine as select 1 as x; refresh materialized view public.mine;");
     drop(scratch);

@@ -65,6 +65,15 @@ fn server_options(env: &mut Env) -> Vec<String> {
     env.strings("select unnest(srvoptions) from pg_foreign_server where srvname = '{server}'")
 }
 
+/// An option of the caller's user mapping (hidden from other roles, unlike the server's).
+fn mapping_option(env: &mut Env, name: &str) -> Option<String> {
+    env.strings(
+        "select unnest(umoptions) from pg_user_mappings where srvname = '{server}' and usename = current_user",
+    )
+    .into_iter()
+    .find_map(|o| o.strip_prefix(&format!("{name}=")).map(str::to_string))
+}
+
 fn option(env: &mut Env, name: &str) -> Option<String> {
     server_options(env)
         .into_iter()
@@ -100,7 +109,10 @@ fn creates_the_endpoint_the_syncs_need_and_keeps_its_secret_unshown() {
     assert_eq!(r["metadata"]["database"], db.as_str());
     assert_eq!(r["metadata"]["server"], env.server.as_str());
     assert!(r["metadata"]["stripe_fdw"].is_string());
-    assert_eq!(r["secret_stored_in"], "server option webhook_secret");
+    assert_eq!(
+        r["secret_stored_in"],
+        "your user mapping's option webhook_secret"
+    );
     assert_eq!(r["previous_secret_kept"], false);
     assert_eq!(r["account"], ACCOUNT_ID);
 
@@ -118,11 +130,13 @@ fn creates_the_endpoint_the_syncs_need_and_keeps_its_secret_unshown() {
         .collect();
     assert_eq!(events, NEEDED);
     assert!(log[1].headers.iter().any(|(k, _)| k == "idempotency-key"));
-    // Stored where handle_webhook reads it, with the account it came from.
+    // Stored where handle_webhook reads it, and no other role can (a server's options are
+    // readable by all), with the account it came from.
     assert_eq!(
-        option(&mut env, "webhook_secret").as_deref(),
+        mapping_option(&mut env, "webhook_secret").as_deref(),
         Some(secret.as_str())
     );
+    assert!(!server_options(&mut env).join(",").contains(&secret));
     assert_eq!(option(&mut env, "account_id").as_deref(), Some(ACCOUNT_ID));
     assert!(!said(&env).contains(&secret), "the secret was printed");
 
@@ -325,7 +339,7 @@ fn a_second_endpoint_keeps_both_secrets_until_the_previous_is_forgotten() {
         env.fake.endpoint_secret(&second).expect("new"),
     );
     assert_eq!(
-        option(&mut env, "webhook_secret"),
+        mapping_option(&mut env, "webhook_secret"),
         Some(format!("{new},{old}"))
     );
     assert!(!said(&env).contains(&new) && !said(&env).contains(&old));
@@ -353,7 +367,10 @@ fn a_second_endpoint_keeps_both_secrets_until_the_previous_is_forgotten() {
     assert!(forgot);
     let again: bool = env.query("select stripe_fdw.forget_previous_webhook_secret()")[0].get(0);
     assert!(!again, "nothing left to forget");
-    assert_eq!(option(&mut env, "webhook_secret"), Some(new.clone()));
+    assert_eq!(
+        mapping_option(&mut env, "webhook_secret"),
+        Some(new.clone())
+    );
     let e = handle(&mut env, &late.0, Some(&late.1), None).expect_err("old secret");
     assert_eq!(e.code, "28000", "{e:?}");
     let (payload, header) = env.fake.webhook_to(&evt, &second).expect("new endpoint");
@@ -418,4 +435,56 @@ fn with_supabase_vault_the_secret_goes_to_vault() {
     ))[0]
         .get(0);
     assert_eq!(kept, format!("{new},{secret}"));
+}
+
+/// What can fail is checked before Stripe makes the endpoint; what fails after it says which
+/// endpoint was made and that it must be deleted (Stripe shows its secret once).
+#[test]
+fn a_failure_before_the_create_asks_nothing_of_stripe_and_one_after_names_the_endpoint() {
+    let mut env = synced();
+    env.exec("alter server {server} options (add account 'acct_SomeoneElse00')");
+    env.take_log();
+    let e = create(&mut env, None).expect_err("the account does not match the key's");
+    assert_eq!(e.code, "22023", "{e:?}");
+    assert!(e.message.contains("acct_SomeoneElse00"), "{e:?}");
+    assert!(
+        !paths(&env.take_log()).iter().any(|p| p.starts_with("POST")),
+        "no endpoint was made"
+    );
+    env.exec("alter server {server} options (drop account)");
+
+    // Vault there, but its create_secret fails for this role.
+    env.exec(
+        "create schema vault;
+         create view vault.decrypted_secrets as
+           select null::uuid as id, null::text as name, null::text as decrypted_secret where false;
+         create function vault.create_secret(new_secret text, new_name text default null,
+                                             new_description text default '', new_key_id uuid default null)
+           returns uuid language plpgsql as
+           $$ begin raise exception 'permission denied for function create_secret' using errcode = '42501'; end $$;",
+    );
+    env.take_log();
+    let e = create(&mut env, None).expect_err("the secret cannot be kept");
+    let made = env
+        .take_log()
+        .into_iter()
+        .find(|l| l.method == "POST")
+        .expect("the endpoint was made");
+    assert_eq!(made.status, 200);
+    let (_, listed) = env.stripe("GET", "/webhook_endpoints", "");
+    let id = listed["data"][0]["id"]
+        .as_str()
+        .expect("listed")
+        .to_string();
+    assert!(
+        e.message.contains(&id) && e.message.contains("permission denied"),
+        "{e:?}"
+    );
+    let hint = e.hint.clone().unwrap_or_default();
+    assert!(
+        hint.contains(&format!("stripe webhook_endpoints delete {id}")),
+        "{e:?}"
+    );
+    let secret = env.fake.endpoint_secret(&id).expect("issued");
+    assert!(!e.all_text().contains(&secret) && !said(&env).contains(&secret));
 }

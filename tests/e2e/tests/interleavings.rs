@@ -352,3 +352,38 @@ fn refresh_x_webhook_with_a_dropped_cache_never_deadlocks() {
         .get(0);
     assert_eq!(left, 0, "the dropped cache is forgotten");
 }
+
+/// A REFRESH of a cache inside a transaction left open takes no engine lock: webhooks, syncs and
+/// other caches' refreshes go on (the event trigger that records it writes one registry row).
+#[test]
+fn a_refresh_in_an_open_transaction_holds_up_no_webhook() {
+    let mut env = hooked(Catalog::Demo);
+    env.exec("select stripe_fdw.create_cache('{s}', '{s}_cache'); call stripe_fdw.refresh_cache()");
+    let c = cache(&env);
+    let mut open = session(&env);
+    open.batch_execute(&format!(
+        "begin; refresh materialized view concurrently {c};"
+    ))
+    .expect("refresh in an open transaction");
+    let hobby = product_id(&mut env, "Hobby");
+    stripe_ok(
+        &env,
+        "POST",
+        &format!("/products/{hobby}"),
+        "name=Not+Held+Up",
+    );
+    let evt = event_for(&env, "product.updated", &hobby);
+    let delivery = spawn_delivery(&env, &evt);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !delivery.is_finished() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the delivery waited for the open transaction"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    delivery.join().expect("thread").expect("the delivery");
+    assert_eq!(name_of(&mut env, &hobby).as_deref(), Some("Not Held Up"));
+    env.exec("call stripe_fdw.sync()");
+    open.batch_execute("commit").expect("commit");
+}

@@ -327,7 +327,8 @@ fn rotating_the_endpoint_secret() {
     let (old, new) = ("whsec_old_0123456789", "whsec_new_9876543210");
     let mut env = starter(Catalog::Demo);
     env.exec(&format!(
-        "alter server {{server}} options (add webhook_secret '{old}'); call stripe_fdw.sync();"
+        "alter user mapping for current_user server {{server}} options (add webhook_secret '{old}');
+         call stripe_fdw.sync();"
     ));
     let hobby = product_id(&mut env, "Hobby");
     let change = |env: &mut Env, name: &str| -> String {
