@@ -53,7 +53,10 @@ fn every_documented_table_is_created_and_answers_select_star() {
     assert_eq!(DDL.len(), 24, "Wrappers documents 24 objects");
     // The seeded catalog has no events (it stands for objects older than 30 days): make one.
     let created = ureq::post(&format!("{}/customers", s.fake.base_url()))
-        .set("Authorization", &format!("Bearer {}", e2e::supabase::OWNER_KEY))
+        .set(
+            "Authorization",
+            &format!("Bearer {}", e2e::supabase::OWNER_KEY),
+        )
         .send_form(&[("email", "erin@example.com")]);
     assert!(created.is_ok(), "{created:?}");
     for (table, ddl) in DDL {
