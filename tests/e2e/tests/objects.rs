@@ -309,6 +309,20 @@ fn a_deleted_customer_is_no_row() {
         .is_empty());
 }
 
+#[test]
+fn a_case_insensitive_email_is_compared_by_postgres() {
+    let mut env = Env::new(Catalog::Demo);
+    env.exec("create collation if not exists {s}.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false)");
+    // Stripe's email filter is case-sensitive: pushing this would find no customer.
+    let (rows, log) = same_as_full_scan(
+        &mut env,
+        "customers",
+        "email = 'ALICE@example.com' collate {s}.ci",
+    );
+    assert_eq!(rows.len(), 1);
+    assert_eq!(param(&log[0], "email"), None, "{log:?}");
+}
+
 /// Every parameter of every request stripe_fdw sends for these queries is one Stripe's spec has
 /// for that list (as stripe-mock enforces): checked on the log, beyond the fake's own 400s.
 #[test]
