@@ -250,7 +250,7 @@ impl From<FdwError> for ErrorReport {
                 let (detail, hint) = if column == "id" {
                     (
                         format!("Stripe has no list of {}: it retrieves one by its id (GET /v1/{}/{{id}}).", spec.table, spec.endpoint),
-                        format!("Add a condition such as where id = '...' or id in (...), with a constant or a parameter."),
+                        "Add a condition such as where id = '...' or id in (...), with a constant or a parameter.".to_string(),
                     )
                 } else {
                     (

@@ -6,7 +6,7 @@
 mod wrappers_ddl;
 
 use e2e::supabase::Supa;
-use wrappers_ddl::DDL;
+use wrappers_ddl::{ddl, DDL};
 
 fn server(s: &mut Supa) {
     let url = s.fake.base_url();
@@ -51,6 +51,9 @@ fn every_documented_table_is_created_and_answers_select_star() {
     let mut s = Supa::platform();
     server(&mut s);
     assert_eq!(DDL.len(), 24, "Wrappers documents 24 objects");
+    // Two tables whose object is a path below /v1.
+    assert!(ddl("billing_meter").contains("object 'billing/meters'"));
+    assert!(ddl("checkout_sessions").contains("object 'checkout/sessions'"));
     // The seeded catalog has no events (it stands for objects older than 30 days): make one.
     let created = ureq::post(&format!("{}/customers", s.fake.base_url()))
         .set(

@@ -1,4 +1,5 @@
 //! The objects beyond the catalog: every kind lists and retrieves what the demo seeds, strictly per
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Stripe's spec; subscriptions, checkout and the other writes change state and record events.
 
 mod common;
