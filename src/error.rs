@@ -53,6 +53,13 @@ pub enum FdwError {
         message: String,
         hint: String,
     },
+    /// Stripe cannot answer this scan without a condition on `column` (an id for a retrieve-only
+    /// object, a required list parameter otherwise).
+    NeedsCondition {
+        table: String,
+        spec: &'static stripe_fdw_core::spec::ObjectSpec,
+        column: &'static str,
+    },
 }
 
 /// Which secret of which user mapping was refused, and whose privileges were missing.
@@ -239,6 +246,25 @@ impl From<FdwError> for ErrorReport {
             FdwError::Internal(m) => report(ERRCODE_INTERNAL_ERROR, format!("stripe_fdw internal error: {m}"), None, None),
             FdwError::Paging(m) => report(ERRCODE_FDW_ERROR, m, None, Some("Retry the query; if it persists, report it with the Request-Id.".into())),
             FdwError::ImportSchema { message, hint } => report(ERRCODE_FDW_SCHEMA_NOT_FOUND, message, None, Some(hint)),
+            FdwError::NeedsCondition { table, spec, column } => {
+                let (detail, hint) = if column == "id" {
+                    (
+                        format!("Stripe has no list of {}: it retrieves one by its id (GET /v1/{}/{{id}}).", spec.table, spec.endpoint),
+                        "Add a condition such as where id = '...' or id in (...), with a constant or a parameter.".to_string(),
+                    )
+                } else {
+                    (
+                        format!("Stripe lists {} only for a given {column} (GET /v1/{} requires the {column} parameter).", spec.table, spec.endpoint),
+                        format!("Add a condition such as where {column} = '...' (or {column} in (...), one request each), with a constant or a parameter."),
+                    )
+                };
+                report(
+                    ERRCODE_FDW_ERROR,
+                    format!("a query on foreign table \"{table}\" needs a condition on {column}"),
+                    Some(detail),
+                    Some(hint),
+                )
+            }
         }
     }
 }

@@ -196,6 +196,17 @@ unsafe fn conditions(
     }
 }
 
+/// The foreign table's name, for messages.
+unsafe fn relation_name(relid: Oid) -> String {
+    let name = unsafe { pg_sys::get_rel_name(relid) };
+    if name.is_null() {
+        return String::new();
+    }
+    unsafe { std::ffi::CStr::from_ptr(name) }
+        .to_string_lossy()
+        .into_owned()
+}
+
 fn plan_for(s: &ScanState, conds: &[Cond]) -> Plan {
     plan(s.spec, conds, s.data.limit)
 }
@@ -206,6 +217,13 @@ unsafe fn start(node: *mut pg_sys::ForeignScanState, s: &mut ScanState) -> Resul
     let p = plan_for(s, &conds);
     s.request = Some(p.describe(s.spec, &s.opts.api_url));
     s.list = matches!(p.fetch, Fetch::List(_));
+    if let Fetch::NeedsCondition(column) = p.fetch {
+        return Err(FdwError::NeedsCondition {
+            table: unsafe { relation_name(s.relid) },
+            spec: s.spec,
+            column,
+        });
+    }
     let cfg = s
         .cfg
         .clone()

@@ -1,6 +1,7 @@
-//! IMPORT FOREIGN SCHEMA: one foreign table per Stripe object, idempotent like Supabase Wrappers'
-//! (a table that exists is kept), with LIMIT TO / EXCEPT names stripe_fdw has no object for skipped
-//! with a NOTICE, as postgres_fdw and Wrappers skip them.
+//! IMPORT FOREIGN SCHEMA: one foreign table per Stripe object, named as Supabase Wrappers names them
+//! (`checkout_sessions` for object `checkout/sessions`) and idempotent like Wrappers' (a table that
+//! exists is kept), with LIMIT TO / EXCEPT names stripe_fdw has no table for skipped with a NOTICE,
+//! as postgres_fdw and Wrappers skip them.
 
 use crate::error::{FdwError, OrRaise};
 use pgrx::pg_sys;
@@ -38,14 +39,18 @@ unsafe fn statements(stmt: *mut pg_sys::ImportForeignSchemaStmt) -> Result<Vec<S
         if filtered {
             let unknown: Vec<&str> = listed
                 .iter()
-                .filter(|n| objects::find(n).is_none())
+                .filter(|n| objects::by_table(n).is_none())
                 .map(String::as_str)
                 .collect();
             if !unknown.is_empty() {
                 notice!(
                     "stripe_fdw has no object {}; skipped (it has: {})",
                     unknown.join(", "),
-                    objects::names().join(", ")
+                    objects::ALL
+                        .iter()
+                        .map(|o| o.table)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
         }
@@ -60,7 +65,7 @@ unsafe fn statements(stmt: *mut pg_sys::ImportForeignSchemaStmt) -> Result<Vec<S
         };
         Ok(objects::ALL
             .iter()
-            .filter(|o| wanted(o.name))
+            .filter(|o| wanted(o.table))
             .map(|o| o.create_table_sql(&local, &server))
             .collect())
     }

@@ -141,7 +141,8 @@ unsafe fn const_plan(a: &Analysis) -> Plan {
 
 fn estimate(p: &Plan, a: &Analysis, relid: Oid) -> i64 {
     match &p.fetch {
-        Fetch::Nothing => 1,
+        Fetch::Nothing | Fetch::NeedsCondition(_) => 1,
+        Fetch::Single => 2,
         Fetch::Retrieve(ids) => ids.len() as i64,
         Fetch::List(qs) if qs.iter().any(|q| !q.paged) => qs
             .iter()

@@ -55,16 +55,18 @@ pub unsafe fn classify(
 
 /// Does the planner turn this condition into a request parameter (or a retrieve)?
 fn has_filter(spec: &ObjectSpec, column: &str, op: Op, array: bool) -> bool {
-    use stripe_fdw_core::spec::FilterKind::*;
+    use stripe_fdw_core::spec::{Access, FilterKind::*, IdsStrategy};
     if column == "id" {
-        return op == Op::Eq;
+        let retrievable =
+            spec.ids != IdsStrategy::Unsupported && !matches!(spec.access, Access::Single { .. });
+        return op == Op::Eq && retrievable;
     }
     spec.filters
         .iter()
         .filter(|f| f.column == column)
         .any(|f| match f.kind {
             TextEq(_) | TextEnum(..) | BoolEq(_) => op == Op::Eq && !array,
-            ArrayIn { .. } => op == Op::Eq,
+            ArrayIn { .. } | TextEqEach(_) => op == Op::Eq,
             Range(_) => !array && op != Op::Like,
             // `=`, `IN` (as types[]) and `LIKE 'prefix.%'` (as a wildcard).
             EventType { .. } => op == Op::Eq || (op == Op::Like && !array),

@@ -7,7 +7,7 @@ use serde_json::Value;
 use stripe_fdw_core::client::scan::ListScan;
 use stripe_fdw_core::client::Client;
 use stripe_fdw_core::plan::{Fetch, Plan};
-use stripe_fdw_core::spec::{ColumnSpec, ObjectSpec};
+use stripe_fdw_core::spec::{Access, ColumnSpec, ObjectSpec};
 use stripe_fdw_core::value::{extract, take};
 use stripe_fdw_core::StripeError;
 
@@ -21,6 +21,8 @@ pub struct Target {
 enum Source {
     Ids(std::vec::IntoIter<String>),
     Pages(ListScan),
+    /// The one object of `GET /<endpoint>`, not yet fetched.
+    Single,
     Done,
 }
 
@@ -71,7 +73,9 @@ impl Scan {
         concurrency: u32,
     ) -> Self {
         let source = match &plan.fetch {
-            Fetch::Nothing => Source::Done,
+            // NeedsCondition is refused before a scan starts (exec.rs); no request either way.
+            Fetch::Nothing | Fetch::NeedsCondition(_) => Source::Done,
+            Fetch::Single => Source::Single,
             Fetch::Retrieve(ids) => Source::Ids(ids.clone().into_iter()),
             Fetch::List(queries) => Source::Pages(ListScan::new(
                 &client,
@@ -81,16 +85,22 @@ impl Scan {
                 concurrency,
             )),
         };
+        // A column's value may be moved out when no other column reads any part of it (by its path
+        // or its fallback). A column with a fallback reads two places: it is always copied.
+        let overlap = |a: &[&str], b: &[&str]| {
+            !a.is_empty() && !b.is_empty() && (a.starts_with(b) || b.starts_with(a))
+        };
         let movable = targets
             .iter()
             .enumerate()
             .map(|(i, t)| {
                 !t.spec.path.is_empty()
+                    && t.spec.fallback.is_empty()
                     && targets.iter().enumerate().all(|(j, o)| {
                         j == i
-                            || o.spec.path.is_empty()
-                            || !(o.spec.path.starts_with(t.spec.path)
-                                || t.spec.path.starts_with(o.spec.path))
+                            || !(o.spec.path.is_empty()
+                                || overlap(o.spec.path, t.spec.path)
+                                || overlap(o.spec.fallback, t.spec.path))
                     })
             })
             .collect();
@@ -119,7 +129,15 @@ impl Scan {
     ) -> Result<bool, FdwError> {
         loop {
             if let Some(obj) = self.page.next() {
-                self.check_object(&obj)?;
+                // A retrieve answers a deleted customer with `{"id", "object", "deleted": true}`;
+                // a list never shows it. It is no row.
+                if obj.get("deleted").and_then(Value::as_bool) == Some(true) {
+                    continue;
+                }
+                // The rows of a single object are its entries, checked as that object.
+                if !matches!(self.spec.access, Access::Single { .. }) {
+                    self.check_object(&obj)?;
+                }
                 self.fill(values, nulls, obj)?;
                 self.rows += 1;
                 return Ok(true);
@@ -142,6 +160,14 @@ impl Scan {
                 self.requests += 1;
                 let found = settle(self.client.retrieve(self.spec.endpoint, &id, &interrupted))?;
                 self.page = found.into_iter().collect::<Vec<_>>().into_iter();
+                Ok(true)
+            }
+            Source::Single => {
+                self.requests += 1;
+                let obj = settle(self.client.get_object(&[self.spec.endpoint], &interrupted))?;
+                self.check_object(&obj)?;
+                self.page = single_rows(self.spec, obj).into_iter();
+                self.source = Source::Done;
                 Ok(true)
             }
             Source::Pages(list) => {
@@ -169,6 +195,7 @@ impl Scan {
         if obj.get("object").and_then(Value::as_str) == Some(self.spec.object_type) {
             return Ok(());
         }
+
         // What the body said instead is not repeated: a broken or hostile endpoint can put
         // anything there, the request's own Authorization header included.
         Err(FdwError::Stripe(StripeError::BadBody {
@@ -230,4 +257,28 @@ impl Scan {
     pub fn finished(&self) -> bool {
         matches!(self.source, Source::Done)
     }
+}
+
+/// The rows of a single object (the balance): every entry of each array in `rows`, with the
+/// array's name in column `label`, as Supabase Wrappers shows the balance. `attrs` of a row is
+/// its entry.
+fn single_rows(spec: &ObjectSpec, obj: Value) -> Vec<Value> {
+    let Access::Single { rows, label } = spec.access else {
+        return vec![obj];
+    };
+    let mut out = Vec::new();
+    for name in rows {
+        let entries = obj
+            .get(*name)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for mut entry in entries {
+            if let Some(m) = entry.as_object_mut() {
+                m.insert(label.to_string(), Value::String(name.to_string()));
+                out.push(entry);
+            }
+        }
+    }
+    out
 }

@@ -98,9 +98,11 @@ impl OptionError {
             ),
             OptionError::Missing { name, .. } => format!("Add the option \"{name}\"."),
             OptionError::BadValue { expected, .. } => format!("Expected {expected}."),
-            OptionError::UnknownObject { .. } => {
-                format!("Known objects are: {}.", objects::names().join(", "))
-            }
+            OptionError::UnknownObject { value } => match objects::by_table(value) {
+                // A table's name where Stripe's path is meant (`checkout_sessions`).
+                Some(o) => format!("Use object '{}'.", o.name),
+                None => format!("Known objects are: {}.", objects::names().join(", ")),
+            },
         }
     }
 }

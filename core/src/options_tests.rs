@@ -141,14 +141,19 @@ fn tables_need_a_known_object() {
             scope: Scope::Table
         })
     );
-    let err = validate(Scope::Table, &opts(&[("object", "customers")])).expect_err("unknown");
+    let err = validate(Scope::Table, &opts(&[("object", "plans")])).expect_err("unknown");
     assert_eq!(
         err,
         OptionError::UnknownObject {
-            value: "customers".into()
+            value: "plans".into()
         }
     );
-    assert_eq!(err.hint(), "Known objects are: products, prices, events.");
+    assert!(err
+        .hint()
+        .starts_with("Known objects are: accounts, balance, balance_transactions, charges, checkout/sessions, customers,"));
+    let err = validate(Scope::Table, &opts(&[("object", "checkout_sessions")])).expect_err("path");
+    assert_eq!(err.hint(), "Use object 'checkout/sessions'.");
+    assert!(validate(Scope::Table, &opts(&[("object", "billing/meters")])).is_ok());
     assert!(validate(
         Scope::Table,
         &opts(&[("object", "prices"), ("estimated_rows", "-3")])

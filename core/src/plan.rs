@@ -4,7 +4,7 @@
 //! qual, so over-fetching is safe and under-fetching is a wrong answer. LIMIT only shrinks the first
 //! page; the scan ends when Postgres stops asking for rows, never because a page count ran out.
 
-use crate::spec::{FilterKind, IdsStrategy, ObjectSpec};
+use crate::spec::{Access, FilterKind, IdsStrategy, ObjectSpec};
 use std::collections::BTreeSet;
 
 #[path = "plan_ids.rs"]
@@ -79,6 +79,11 @@ pub enum Fetch {
     Retrieve(Vec<String>),
     /// List requests, each followed through its pages.
     List(Vec<ListQuery>),
+    /// `GET /<endpoint>`: the one object of its kind (the balance).
+    Single,
+    /// Stripe cannot answer without a condition on this column (`id` for a retrieve-only object,
+    /// a required list parameter otherwise): the scan is an error saying which condition to add.
+    NeedsCondition(&'static str),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,7 +235,15 @@ fn like_bound(conds: &[Cond], column: &str) -> Option<Option<String>> {
 }
 
 fn fetch_for(spec: &ObjectSpec, conds: &[Cond]) -> Fetch {
-    let ids = text_set(conds, "id").map(|set| {
+    if let Access::Single { .. } = spec.access {
+        return Fetch::Single;
+    }
+    let ids = if spec.ids == IdsStrategy::Unsupported {
+        None
+    } else {
+        text_set(conds, "id")
+    };
+    let ids = ids.map(|set| {
         set.into_iter()
             .filter(|id| possible_id(id))
             .collect::<BTreeSet<_>>()
@@ -252,8 +265,11 @@ fn fetch_for(spec: &ObjectSpec, conds: &[Cond]) -> Fetch {
             IdsStrategy::ListParam { .. } if ids.len() == 1 && all_safe => {
                 return Fetch::Retrieve(ids.iter().cloned().collect());
             }
-            IdsStrategy::ListParam { .. } => {}
+            IdsStrategy::ListParam { .. } | IdsStrategy::Unsupported => {}
         }
+    }
+    if spec.access == Access::RetrieveOnly {
+        return Fetch::NeedsCondition("id");
     }
 
     let mut params: Vec<(String, String)> = Vec::new();
@@ -285,6 +301,19 @@ fn fetch_for(spec: &ObjectSpec, conds: &[Cond]) -> Fetch {
                     }
                 }
                 params.push((param.to_string(), v));
+            }
+            FilterKind::TextEqEach(param) => {
+                let Some(set) = text_set(conds, f.column) else {
+                    continue;
+                };
+                if set.is_empty() {
+                    return Fetch::Nothing;
+                }
+                if set.len() == 1 {
+                    params.extend(set.into_iter().map(|v| (param.to_string(), v)));
+                } else if batched.is_none() {
+                    batched = Some((param, set.into_iter().collect(), 1, true));
+                }
             }
             FilterKind::BoolEq(param) => match bool_value(conds, f.column) {
                 None => {}
@@ -347,6 +376,24 @@ fn fetch_for(spec: &ObjectSpec, conds: &[Cond]) -> Fetch {
         }
     }
 
+    if let Access::List {
+        required: Some(column),
+    } = spec.access
+    {
+        let param = spec.filter(column).map(|f| filter_param(f.kind));
+        let sent = |p: &str| {
+            params.iter().any(|(k, _)| k == p) || batched.as_ref().is_some_and(|b| b.0 == p)
+        };
+        if !param.is_some_and(sent) {
+            return Fetch::NeedsCondition(column);
+        }
+    }
+    for (param, value) in spec.defaults {
+        if !params.iter().any(|(k, _)| k == param) {
+            params.push((param.to_string(), value.to_string()));
+        }
+    }
+
     match batched {
         None => Fetch::List(vec![ListQuery {
             params,
@@ -365,6 +412,19 @@ fn fetch_for(spec: &ObjectSpec, conds: &[Cond]) -> Fetch {
     }
 }
 
+/// The parameter a filter sends (for a range, its name without the bracketed operator).
+fn filter_param(kind: FilterKind) -> &'static str {
+    match kind {
+        FilterKind::TextEq(p)
+        | FilterKind::TextEnum(p, _)
+        | FilterKind::TextEqEach(p)
+        | FilterKind::BoolEq(p)
+        | FilterKind::Range(p)
+        | FilterKind::ArrayIn { param: p, .. }
+        | FilterKind::EventType { param: p, .. } => p,
+    }
+}
+
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;
@@ -372,3 +432,7 @@ mod tests;
 #[cfg(test)]
 #[path = "plan_events_tests.rs"]
 mod events_tests;
+
+#[cfg(test)]
+#[path = "plan_objects_tests.rs"]
+mod objects_tests;

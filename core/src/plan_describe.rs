@@ -23,6 +23,10 @@ impl Plan {
         };
         match &self.fetch {
             Fetch::Nothing => "none (the conditions cannot all hold)".to_string(),
+            Fetch::Single => shown(&[spec.endpoint], &[]),
+            Fetch::NeedsCondition(column) => {
+                format!("none: {} needs a condition {column} = ...", spec.table)
+            }
             Fetch::Retrieve(ids) => {
                 let first: Vec<String> = ids
                     .iter()

@@ -42,12 +42,16 @@ impl ColType {
     }
 }
 
-/// One column: its name, type and where its value sits in the JSON object (empty path = the whole object).
+/// One column: its name, type and where its value sits in the JSON object (empty path = the whole
+/// object). A path step that is a number indexes an array (`["items", "data", "0", "price"]`).
 #[derive(Debug, Clone, Copy)]
 pub struct ColumnSpec {
     pub name: &'static str,
     pub ty: ColType,
     pub path: &'static [&'static str],
+    /// Read when `path` is missing or null (empty: none): where a field moved to in Stripe's
+    /// current shape, e.g. a subscription's `current_period_start` on its first item since 2025.
+    pub fallback: &'static [&'static str],
 }
 
 /// How a column can be pushed to Stripe as a list filter.
@@ -62,6 +66,9 @@ pub enum FilterKind {
     BoolEq(&'static str),
     /// `created=` / `created[gt|gte|lt|lte]=` for comparisons on a timestamp column.
     Range(&'static str),
+    /// `param=value` for `=`; `IN` as one list request per value. For a parameter the list
+    /// endpoint requires (a setup attempt's `setup_intent`).
+    TextEqEach(&'static str),
     /// `param[]=` for `=` and `IN`, at most `max` values a request (more are sent in batches).
     ArrayIn { param: &'static str, max: usize },
     /// An event type: `=` as `param=value`; several values (`IN`) as `array=` at most `max` a request
@@ -87,13 +94,35 @@ pub enum IdsStrategy {
     ListParam { param: &'static str, max: usize },
     /// One retrieve per id.
     Retrieve,
+    /// Stripe has no retrieve for this object: `id` conditions stay with Postgres.
+    Unsupported,
+}
+
+/// How Stripe serves an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// `GET /<endpoint>` lists them. `required`: the column whose condition the list cannot do
+    /// without (Stripe answers 400 without its parameter); a query without one is an error that
+    /// says which condition to add.
+    List { required: Option<&'static str> },
+    /// Only `GET /<endpoint>/<id>` (tokens, mandates): a query must say `id = ...`.
+    RetrieveOnly,
+    /// One object at `GET /<endpoint>` (the balance); every entry of its arrays `rows` is a row,
+    /// with the array's name in column `label` (as Supabase Wrappers shows the balance).
+    Single {
+        rows: &'static [&'static str],
+        label: &'static str,
+    },
 }
 
 /// Everything stripe_fdw knows about one Stripe object.
 #[derive(Debug)]
 pub struct ObjectSpec {
-    /// The `object` table option and the default foreign table name, e.g. `products`.
+    /// The `object` table option, e.g. `products` or `checkout/sessions`.
     pub name: &'static str,
+    /// The foreign table `IMPORT FOREIGN SCHEMA` creates (and `LIMIT TO` names), e.g.
+    /// `checkout_sessions`: Supabase Wrappers' names.
+    pub table: &'static str,
     /// Path below the API base URL, e.g. `products` (list: `/products`, retrieve: `/products/{id}`).
     pub endpoint: &'static str,
     /// The Stripe `object` field value, e.g. `product`.
@@ -101,6 +130,10 @@ pub struct ObjectSpec {
     pub columns: &'static [ColumnSpec],
     pub filters: &'static [FilterSpec],
     pub ids: IdsStrategy,
+    pub access: Access,
+    /// Parameters sent with every list request that pushes no parameter of that name: Stripe's
+    /// subscription list omits canceled ones unless asked for `status=all`.
+    pub defaults: &'static [(&'static str, &'static str)],
 }
 
 impl ObjectSpec {
@@ -123,12 +156,60 @@ impl ObjectSpec {
         format!(
             "create foreign table if not exists {}.{} (\n{}\n) server {} options (object {})",
             quote_ident(schema),
-            quote_ident(self.name),
+            quote_ident(self.table),
             cols.join(",\n"),
             quote_ident(server),
             quote_literal(self.name)
         )
     }
+}
+
+/// `col!("name", Type)`: a column read from the object's field of the same name;
+/// `col!("name", Type, ["a", "b"])` from a nested path (`[]`: the whole object);
+/// `col!("name", Type, [...], or [...])` with a fallback path.
+#[macro_export]
+macro_rules! col {
+    ($name:literal, $ty:ident) => {
+        $crate::spec::ColumnSpec {
+            name: $name,
+            ty: $crate::spec::ColType::$ty,
+            path: &[$name],
+            fallback: &[],
+        }
+    };
+    ($name:literal, $ty:ident, [$($p:literal),*]) => {
+        $crate::spec::ColumnSpec {
+            name: $name,
+            ty: $crate::spec::ColType::$ty,
+            path: &[$($p),*],
+            fallback: &[],
+        }
+    };
+    ($name:literal, $ty:ident, [$($p:literal),*], or [$($f:literal),*]) => {
+        $crate::spec::ColumnSpec {
+            name: $name,
+            ty: $crate::spec::ColType::$ty,
+            path: &[$($p),*],
+            fallback: &[$($f),*],
+        }
+    };
+}
+
+/// `filter!("column", Kind(...))`: a list filter on `column`; `filter!("column")` is `column=`.
+#[macro_export]
+macro_rules! filter {
+    ($column:literal) => {
+        $crate::spec::FilterSpec {
+            column: $column,
+            kind: $crate::spec::FilterKind::TextEq($column),
+        }
+    };
+    ($column:literal, $kind:expr) => {
+        $crate::spec::FilterSpec {
+            column: $column,
+            kind: $kind,
+        }
+    };
 }
 
 /// Quote an SQL identifier the way `quote_ident()` does (always quoted: simplest and always right).

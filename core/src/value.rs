@@ -39,10 +39,18 @@ fn describe(v: &Value) -> String {
     }
 }
 
+/// One step of a path: a key of an object, or a position in an array (`"0"`: the first item).
+fn step<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    match v {
+        Value::Array(items) => items.get(key.parse::<usize>().ok()?),
+        other => other.get(key),
+    }
+}
+
 fn lookup<'a>(obj: &'a Value, path: &[&str]) -> &'a Value {
     let mut cur = obj;
     for key in path {
-        cur = match cur.get(key) {
+        cur = match step(cur, key) {
             Some(v) => v,
             None => return &Value::Null,
         };
@@ -56,14 +64,21 @@ const NO_NUL: &str = "text without NUL characters (Postgres text cannot hold the
 fn lookup_mut<'a>(obj: &'a mut Value, path: &[&str]) -> Option<&'a mut Value> {
     let mut cur = obj;
     for key in path {
-        cur = cur.get_mut(key)?;
+        cur = match cur {
+            Value::Array(items) => items.get_mut(key.parse::<usize>().ok()?)?,
+            other => other.get_mut(key)?,
+        };
     }
     Some(cur)
 }
 
-/// Convert one column of one object. `attrs` (empty path) is the whole object.
+/// Convert one column of one object. `attrs` (empty path) is the whole object; a missing or null
+/// value is read from the column's fallback path, if it has one.
 pub fn extract(obj: &Value, col: &ColumnSpec) -> Result<CellValue, ShapeError> {
-    let v = lookup(obj, col.path);
+    let mut v = lookup(obj, col.path);
+    if v.is_null() && !col.fallback.is_empty() {
+        v = lookup(obj, col.fallback);
+    }
     if v.is_null() {
         return Ok(CellValue::Null);
     }
@@ -71,9 +86,15 @@ pub fn extract(obj: &Value, col: &ColumnSpec) -> Result<CellValue, ShapeError> {
 }
 
 /// Like [`extract`], but moves the value out of `obj` (leaving JSON null) instead of copying it.
-/// For columns whose path no other column of the row reads.
+/// For columns whose paths no other column of the row reads.
 pub fn take(obj: &mut Value, col: &ColumnSpec) -> Result<CellValue, ShapeError> {
-    match lookup_mut(obj, col.path) {
+    let primary = lookup_mut(obj, col.path).filter(|v| !v.is_null()).is_some();
+    let path = if primary || col.fallback.is_empty() {
+        col.path
+    } else {
+        col.fallback
+    };
+    match lookup_mut(obj, path) {
         Some(v) if !v.is_null() => convert(v.take(), col),
         _ => Ok(CellValue::Null),
     }
@@ -244,6 +265,47 @@ mod tests {
         let nickname = spec.column("currency").expect("currency");
         take(&mut p, nickname).expect("taken");
         assert_eq!(p["currency"], Value::Null, "moved out");
+    }
+
+    fn subscription_column(name: &str) -> &'static ColumnSpec {
+        objects::find("subscriptions")
+            .and_then(|o| o.column(name))
+            .expect("column")
+    }
+
+    #[test]
+    fn a_period_missing_on_the_subscription_comes_from_its_first_item() {
+        let start = subscription_column("current_period_start");
+        let price = subscription_column("price");
+        let current = json!({"id": "sub_1", "items": {"data": [
+            {"current_period_start": 1_700_000_100, "price": {"id": "price_1"}},
+            {"current_period_start": 1_700_000_200, "price": {"id": "price_2"}}
+        ]}});
+        assert_eq!(
+            extract(&current, start),
+            Ok(CellValue::Timestamptz(1_700_000_100))
+        );
+        assert_eq!(
+            extract(&current, price),
+            Ok(CellValue::Text("price_1".into()))
+        );
+        let mut moved = current.clone();
+        assert_eq!(take(&mut moved, start), extract(&current, start));
+        // An older API version's subscription has its own period: that one wins.
+        let old = json!({"current_period_start": 1_600_000_000,
+                         "items": {"data": [{"current_period_start": 1_700_000_100}]}});
+        assert_eq!(
+            extract(&old, start),
+            Ok(CellValue::Timestamptz(1_600_000_000))
+        );
+        let mut moved = old.clone();
+        assert_eq!(
+            take(&mut moved, start),
+            Ok(CellValue::Timestamptz(1_600_000_000))
+        );
+        let none = json!({"current_period_start": null, "items": {"data": []}});
+        assert_eq!(extract(&none, start), Ok(CellValue::Null));
+        assert_eq!(extract(&none, price), Ok(CellValue::Null));
     }
 
     #[test]

@@ -234,12 +234,19 @@ impl Client {
     }
 }
 
-/// The URL of a request: `segments` percent-encoded below the base URL's path, then `params`.
-/// EXPLAIN shows what this returns, so it shows exactly what is sent.
+/// The URL of a request: `segments` percent-encoded below the base URL's path, then `params`. The
+/// first segment is an endpoint from an object spec, whose `/` separate path segments
+/// (`checkout/sessions`); the others (ids) are one segment each. EXPLAIN shows what this returns,
+/// so it shows exactly what is sent.
 pub fn request_url(base: &Url, segments: &[&str], params: &[(String, String)]) -> Url {
     let mut url = base.clone();
     if let Ok(mut path) = url.path_segments_mut() {
-        path.pop_if_empty().extend(segments);
+        let (endpoint, rest) = segments
+            .split_first()
+            .map_or((None, segments), |(e, r)| (Some(*e), r));
+        path.pop_if_empty()
+            .extend(endpoint.into_iter().flat_map(|e| e.split('/')))
+            .extend(rest);
     }
     if !params.is_empty() {
         url.query_pairs_mut().extend_pairs(params);

@@ -1,71 +1,41 @@
 //! The `events` object: columns and list filters of `GET /v1/events` (30 days of Stripe's events).
 
-use crate::spec::{ColType::*, ColumnSpec, FilterKind, FilterSpec, IdsStrategy, ObjectSpec};
-
-const fn col(name: &'static str, ty: crate::spec::ColType) -> ColumnSpec {
-    ColumnSpec {
-        name,
-        ty,
-        path: &[],
-    }
-}
+use crate::spec::{Access, FilterKind::*, IdsStrategy, ObjectSpec};
+use crate::{col, filter};
 
 pub static EVENTS: ObjectSpec = ObjectSpec {
     name: "events",
+    table: "events",
     endpoint: "events",
     object_type: "event",
     columns: &[
-        ColumnSpec {
-            path: &["id"],
-            ..col("id", Text)
-        },
-        ColumnSpec {
-            path: &["type"],
-            ..col("type", Text)
-        },
-        ColumnSpec {
-            path: &["created"],
-            ..col("created", Timestamptz)
-        },
-        ColumnSpec {
-            path: &["api_version"],
-            ..col("api_version", Text)
-        },
-        ColumnSpec {
-            path: &["livemode"],
-            ..col("livemode", Bool)
-        },
-        ColumnSpec {
-            path: &["pending_webhooks"],
-            ..col("pending_webhooks", Int8)
-        },
-        ColumnSpec {
-            path: &["request", "id"],
-            ..col("request_id", Text)
-        },
-        ColumnSpec {
-            path: &["data", "object"],
-            ..col("data", Jsonb)
-        },
-        ColumnSpec {
-            path: &["data", "previous_attributes"],
-            ..col("previous_attributes", Jsonb)
-        },
-        col("attrs", Jsonb),
+        col!("id", Text),
+        col!("type", Text),
+        col!("created", Timestamptz),
+        col!("api_version", Text),
+        col!("livemode", Bool),
+        col!("pending_webhooks", Int8),
+        col!("request_id", Text, ["request", "id"]),
+        col!("data", Jsonb, ["data", "object"]),
+        col!(
+            "previous_attributes",
+            Jsonb,
+            ["data", "previous_attributes"]
+        ),
+        col!("attrs", Jsonb, []),
     ],
     filters: &[
-        FilterSpec {
-            column: "type",
-            kind: FilterKind::EventType {
+        filter!(
+            "type",
+            EventType {
                 param: "type",
                 array: "types[]",
                 max: 20,
-            },
-        },
-        FilterSpec {
-            column: "created",
-            kind: FilterKind::Range("created"),
-        },
+            }
+        ),
+        filter!("created", Range("created")),
     ],
     ids: IdsStrategy::Retrieve,
+    access: Access::List { required: None },
+    defaults: &[],
 };

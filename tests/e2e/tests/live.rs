@@ -403,13 +403,25 @@ fn import_foreign_schema_knows_its_objects_and_runs_again() {
     // As Supabase Wrappers' users run it: again (a re-run migration), and with names stripe_fdw
     // has no object for, which are skipped with a NOTICE naming them.
     env.notices.lock().map(|mut n| n.clear()).ok();
-    env.exec("import foreign schema stripe limit to (customers, products, prices) from server {server} into {s}_only");
+    env.exec("import foreign schema stripe limit to (plans, products, prices, checkout_sessions) from server {server} into {s}_only");
     assert_eq!(
         tables(&mut env),
-        vec!["prices".to_string(), "products".to_string()]
+        vec![
+            "checkout_sessions".to_string(),
+            "prices".to_string(),
+            "products".to_string()
+        ]
     );
     let notices = env.notices.lock().map(|n| n.join("\n")).unwrap_or_default();
-    assert!(notices.contains("customers"), "{notices}");
+    assert!(notices.contains("plans"), "{notices}");
+    assert!(!notices.contains("checkout_sessions;"), "{notices}");
+    let object: String = env.query(&format!(
+        "select array_to_string(ftoptions, ',') from pg_foreign_table
+          where ftrelid = '{}_only.checkout_sessions'::regclass",
+        env.s
+    ))[0]
+        .get(0);
+    assert_eq!(object, "object=checkout/sessions");
     env.exec("import foreign schema stripe except (checkout_sessions, products) from server {server} into {s}_only");
     env.exec("import foreign schema stripe from server {server} into {s}_only");
     let n: i64 = env.query("select count(*) from {s}_only.products")[0].get(0);
@@ -446,7 +458,7 @@ fn options_are_validated_where_they_are_set() {
         ("create server {s}_a foreign data wrapper stripe_wrapper options (request_timeout 'abc')", "22023", "duration"),
         ("create server {s}_a foreign data wrapper stripe_wrapper options (api_url 'ftp://x')", "22023", "http"),
         ("create server {s}_a foreign data wrapper stripe_wrapper options (max_retries '-1')", "22023", "0 to 10"),
-        ("create foreign table {s}.t (id text) server {server} options (object 'customerz')", "HV00R", "products, prices"),
+        ("create foreign table {s}.t (id text) server {server} options (object 'customerz')", "HV00R", "checkout/sessions, customers"),
         ("create foreign table {s}.t (id text) server {server}", "HV00J", "object"),
         ("create foreign table {s}.t (id text) server {server} options (object 'prices', colour 'red')", "HV00D", "object"),
         ("alter user mapping for current_user server {server} options (add api_url 'x')", "HV00D", "api_key"),

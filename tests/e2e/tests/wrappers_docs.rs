@@ -1,44 +1,16 @@
 //! Supabase Wrappers' Stripe documentation (supabase/wrappers, docs/catalog/stripe.md), run on
 //! stripe_fdw unchanged: its `create server` statements, its products and prices DDL (`timestamp`
-//! columns, `rowid_column 'id'`), its `import foreign schema` statements and its queries. Each test
+//! columns, `rowid_column 'id'`), its `import foreign schema` statements and its queries (the other
+//! objects' DDL and queries: wrappers_objects.rs). Each test
 //! has a Supabase-shaped database of its own, so every name is the docs' own; the only change is
 //! `api_url`, which points at the fake Stripe.
 
 use e2e::param;
 use e2e::supabase::{Supa, OWNER_KEY};
 
-/// Wrappers' "Products" DDL, verbatim.
-const PRODUCTS_DDL: &str = "create foreign table stripe.products (
-  id text,
-  name text,
-  active bool,
-  default_price text,
-  description text,
-  created timestamp,
-  updated timestamp,
-  attrs jsonb
-)
-  server stripe_server
-  options (
-    object 'products',
-    rowid_column 'id'
-  );";
+mod wrappers_ddl;
 
-/// Wrappers' "Prices" DDL, verbatim.
-const PRICES_DDL: &str = "create foreign table stripe.prices (
-  id text,
-  active bool,
-  currency text,
-  product text,
-  unit_amount bigint,
-  type text,
-  created timestamp,
-  attrs jsonb
-)
-  server stripe_server
-  options (
-    object 'prices'
-  );";
+use wrappers_ddl::ddl;
 
 /// Wrappers' "With Vault, option 2" server, verbatim but for the URL (the fake's, with the docs'
 /// trailing slash).
@@ -63,8 +35,8 @@ fn wrappers_ddl_and_queries_work_unchanged() {
     let url = s.fake.base_url();
     s.owner_sql(&server_by_key_name(&url));
     s.owner_sql("create schema if not exists stripe;");
-    s.owner_sql(PRODUCTS_DDL);
-    s.owner_sql(PRICES_DDL);
+    s.owner_sql(ddl("products"));
+    s.owner_sql(ddl("prices"));
     // A session time zone far from UTC: `timestamp` must still be Stripe's UTC wall time.
     s.owner_sql("set timezone = 'America/New_York'");
     s.take_log();
@@ -154,7 +126,7 @@ fn wrappers_servers_by_vault_key_id_and_without_vault() {
   );"
     ));
     s.owner_sql("create schema if not exists stripe;");
-    s.owner_sql(PRODUCTS_DDL);
+    s.owner_sql(ddl("products"));
     let n: i64 = s.owner_query("select count(*) from stripe.products")[0].get(0);
     assert_eq!(n, 4, "key by Vault id");
     // "Without Vault"
@@ -168,8 +140,8 @@ fn wrappers_servers_by_vault_key_id_and_without_vault() {
     api_version '2024-06-20'  -- Stripe API version, optional. Default is your Stripe account’s default API version.
   );"
     ));
-    s.owner_sql(PRODUCTS_DDL);
-    s.owner_sql(PRICES_DDL);
+    s.owner_sql(ddl("products"));
+    s.owner_sql(ddl("prices"));
     let n: i64 = s.owner_query("select count(*) from stripe.prices")[0].get(0);
     assert_eq!(n, 9, "key on the server");
 }
@@ -189,19 +161,23 @@ fn wrappers_import_foreign_schema_statements_work_and_rerun() {
         .map(|r| r.get(0))
         .collect()
     };
-    // "create "checkout_sessions", "customers" and "balance" tables only": none is a stripe_fdw
-    // table, so nothing is made, and a NOTICE says what was skipped.
+    // "create "checkout_sessions", "customers" and "balance" tables only", with Wrappers' names.
     s.app_notices.lock().expect("notices").clear();
     s.owner_sql(
         "import foreign schema stripe
    limit to (\"checkout_sessions\", \"customers\", \"balance\")
    from server stripe_server into stripe;",
     );
-    assert!(tables(&mut s).is_empty());
+    assert_eq!(
+        tables(&mut s),
+        ["balance", "checkout_sessions", "customers"]
+    );
     let notices = s.app_notices.lock().expect("notices").join("\n");
-    for name in ["checkout_sessions", "customers", "balance"] {
-        assert!(notices.contains(name), "a NOTICE names {name}: {notices:?}");
-    }
+    assert!(
+        notices.is_empty(),
+        "stripe_fdw has every one of them: {notices:?}"
+    );
+    s.owner_sql("drop foreign table stripe.balance, stripe.checkout_sessions, stripe.customers");
     // "create all the foreign tables", then the same again (a re-run migration), then "all
     // except "checkout_sessions" and "billing_meters"".
     s.owner_sql("import foreign schema stripe from server stripe_server into stripe;");
@@ -211,7 +187,17 @@ fn wrappers_import_foreign_schema_statements_work_and_rerun() {
    except (\"checkout_sessions\", \"billing_meters\")
    from server stripe_server into stripe;",
     );
-    assert_eq!(tables(&mut s), ["events", "prices", "products"]);
+    let every: Vec<String> = tables(&mut s);
+    assert_eq!(every.len(), 25, "{every:?}");
+    for name in [
+        "billing_meters",
+        "checkout_sessions",
+        "subscription_items",
+        "tokens",
+        "balance",
+    ] {
+        assert!(every.iter().any(|t| t == name), "{name} in {every:?}");
+    }
     let n: i64 = s.owner_query("select count(*) from stripe.products where active")[0].get(0);
     assert_eq!(n, 3);
 }

@@ -1,5 +1,5 @@
 //! Test control endpoints (no auth, not logged): `/__log`, `/__faults`, `/__holds`, `/__reset`,
-//! `/__events/age`.
+//! `/__events/age`, `/__checkout/complete`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,6 +59,29 @@ impl ResetRequest {
 #[serde(deny_unknown_fields)]
 pub struct AgeRequest {
     pub seconds: i64,
+}
+
+/// Body of `POST /__checkout/complete`: the Checkout Session a customer completes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteRequest {
+    pub session: String,
+}
+
+/// Complete a Checkout Session and record its events (as a request of its own would).
+pub fn complete_checkout(shared: &Arc<Shared>, id: &str) -> Result<serde_json::Value, ApiError> {
+    let mut st = lock(&shared.state);
+    st.changes.clear();
+    match crate::checkout::complete(&mut st, id) {
+        Ok(v) => {
+            crate::events::commit(&mut st, &crate::ids::request_id(), None);
+            Ok(v)
+        }
+        Err(e) => {
+            st.changes.clear();
+            Err(e)
+        }
+    }
 }
 
 /// Body of `POST /__holds/release`: how many of the oldest parked requests to wake (all when absent).
@@ -133,6 +156,13 @@ pub fn handle(shared: &Arc<Shared>, req: &Request) -> Response {
                 let released = lock(&shared.holds).release(r.count);
                 Response::json(200, &json!({"released": released}))
             }
+            Err(e) => bad_request(e),
+        },
+        ("POST", "/__checkout/complete") => match body::<CompleteRequest>(req) {
+            Ok(c) => match complete_checkout(shared, &c.session) {
+                Ok(v) => Response::json(200, &v),
+                Err(e) => error_response(&e),
+            },
             Err(e) => bad_request(e),
         },
         ("POST", "/__events/age") => match body::<AgeRequest>(req) {

@@ -4,7 +4,9 @@
 //! thread with its own tokio runtime and shuts down when dropped.
 
 pub mod auth;
+pub mod checkout;
 pub mod control;
+pub mod docs;
 pub mod endpoints;
 pub mod errors;
 pub mod events;
@@ -22,10 +24,13 @@ pub mod prices;
 pub mod products;
 pub mod router;
 pub mod seed;
+pub mod seed_docs;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod subscriptions;
 pub mod webhooks;
+pub mod writes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -191,6 +196,12 @@ impl FakeStripe {
             .and_then(|v| v.as_str())
             .map(str::to_string)
             .ok_or_else(|| "the created product has no id".to_string())
+    }
+
+    /// Complete Checkout Session `id` as a paying customer would (see [`checkout::complete`]):
+    /// the events Stripe sends are recorded; returns the session as it is now.
+    pub fn complete_checkout(&self, id: &str) -> Result<serde_json::Value, String> {
+        control::complete_checkout(&self.shared, id).map_err(|e| e.message)
     }
 
     /// (products, prices) currently stored.

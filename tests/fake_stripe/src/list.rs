@@ -62,13 +62,18 @@ pub fn take_expand(p: &mut Params) -> ApiResult<()> {
 
 /// `created=<unix>` or `created[gt|gte|lt|lte]=<unix>` as an inclusive `[min, max]`.
 fn take_created(p: &mut Params) -> ApiResult<(Option<i64>, Option<i64>)> {
-    match p.take("created") {
+    take_range(p, "created")
+}
+
+/// `key=<int>` or `key[gt|gte|lt|lte]=<int>` (Stripe's range query) as an inclusive `[min, max]`.
+pub fn take_range(p: &mut Params, key: &str) -> ApiResult<(Option<i64>, Option<i64>)> {
+    match p.take(key) {
         None => Ok((None, None)),
         Some(Node::Str(s)) => {
             let v = s
                 .trim()
                 .parse::<i64>()
-                .map_err(|_| ApiError::invalid_integer(&s, "created"))?;
+                .map_err(|_| ApiError::invalid_integer(&s, key))?;
             Ok((Some(v), Some(v)))
         }
         Some(Node::Map(mut m)) => {
@@ -90,8 +95,8 @@ fn take_created(p: &mut Params) -> ApiResult<(Option<i64>, Option<i64>)> {
             Ok((min, max))
         }
         Some(Node::List(_)) => Err(ApiError::invalid(
-            "Invalid created: must be an integer or a hash with gt, gte, lt or lte",
-            Some("created"),
+            format!("Invalid {key}: must be an integer or a hash with gt, gte, lt or lte"),
+            Some(key),
         )),
     }
 }

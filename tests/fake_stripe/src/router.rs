@@ -17,7 +17,8 @@ use crate::log::LogEntry;
 use crate::params::Params;
 use crate::server::{lock, Shared};
 use crate::state::State;
-use crate::{endpoints, events, events_api, prices, products, webhooks};
+use crate::{checkout, docs, endpoints, events, events_api, prices, products, subscriptions};
+use crate::{webhooks, writes};
 
 /// What the connection should do with a request.
 pub enum Outcome {
@@ -219,7 +220,12 @@ fn api_inner(shared: &Arc<Shared>, req: &Request, rid: &str) -> ApiResult<Value>
         (m @ ("GET" | "DELETE"), ["webhook_endpoints", id]) if !id.is_empty() => {
             Some((m, "webhook_endpoints", Some(*id)))
         }
-        _ => None,
+        _ => match docs::route(rest) {
+            Some((ep, id)) if doc_method(&req.method, ep, id.is_some()) => {
+                Some((req.method.as_str(), ep, id))
+            }
+            _ => None,
+        },
     };
     let Some((method, resource, id)) = matched else {
         return Err(ApiError::not_found_url(&req.method, &req.path));
@@ -259,7 +265,27 @@ fn route(
         ("POST", "webhook_endpoints", None) => endpoints::create(st, params),
         ("GET", "webhook_endpoints", Some(id)) => endpoints::retrieve(st, id, params),
         ("DELETE", "webhook_endpoints", Some(id)) => endpoints::delete(st, id, params),
+        ("GET", ep, None) => docs::list(st, ep, params),
+        ("GET", ep, Some(id)) => docs::retrieve(st, ep, id, params),
+        ("POST", "subscriptions", None) => subscriptions::create(st, params),
+        ("POST", "subscriptions", Some(id)) => subscriptions::update(st, id, params),
+        ("DELETE", "subscriptions", Some(id)) => subscriptions::cancel(st, id, params),
+        ("POST", "checkout/sessions", None) => checkout::create(st, params),
+        ("POST", ep, None) => writes::create(st, ep, params),
+        ("POST", ep, Some(id)) => writes::update(st, ep, id, params),
+        ("DELETE", ep, Some(id)) => writes::delete(st, ep, id, params),
         _ => Err(ApiError::not_found_url(method, &format!("/v1/{resource}"))),
+    }
+}
+
+/// Which methods the document endpoints take (GET lists and retrieves; writes where Stripe has
+/// them and the fake models them).
+fn doc_method(method: &str, endpoint: &str, has_id: bool) -> bool {
+    match (method, endpoint, has_id) {
+        ("GET", _, _) => true,
+        ("POST", "subscriptions", _) | ("DELETE", "subscriptions", true) => true,
+        ("POST", "checkout/sessions", false) => true,
+        (m, ep, id) => writes::writable(m, ep, id),
     }
 }
 

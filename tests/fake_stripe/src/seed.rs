@@ -13,7 +13,10 @@ use crate::Catalog;
 pub fn build(catalog: &Catalog) -> io::Result<State> {
     let result = match catalog {
         Catalog::Empty => Ok(State::default()),
-        Catalog::Demo => demo(),
+        Catalog::Demo => demo().and_then(|mut st| {
+            crate::seed_docs::demo(&mut st)?;
+            Ok(st)
+        }),
         Catalog::Generated {
             products,
             prices_per_product,
@@ -24,7 +27,12 @@ pub fn build(catalog: &Catalog) -> io::Result<State> {
             from_json(&text)
         }
     };
-    result.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    result
+        .map(|mut st| {
+            crate::seed_docs::base(&mut st);
+            st
+        })
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 #[derive(Deserialize)]
@@ -41,7 +49,7 @@ pub fn from_json(text: &str) -> Result<State, String> {
     State::from_objects(f.products, f.prices)
 }
 
-fn pad_id(prefix: &str, stem: &str, len: usize) -> String {
+pub(crate) fn pad_id(prefix: &str, stem: &str, len: usize) -> String {
     let mut s = String::from(prefix);
     s.push_str(stem);
     while s.len() < prefix.len() + len {

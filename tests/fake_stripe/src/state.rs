@@ -1,7 +1,8 @@
 //! The mutable catalog: product and price tables, the lookup-key index and id/time allocation.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use crate::docs::Docs;
 use crate::endpoints::WebhookEndpoint;
 use crate::events::{Change, Event};
 use crate::ids::{fresh_seed, make_id, now_unix, SplitMix, PRICE_ID_LEN, PRODUCT_ID_LEN};
@@ -26,6 +27,10 @@ pub struct State {
     pub endpoint_secrets: HashMap<String, String>,
     /// The id of the account every key of this fake belongs to (`GET /v1/account`).
     pub account_id: String,
+    /// Customers, subscriptions, invoices and the other objects beyond the catalog, by endpoint.
+    pub docs: Docs,
+    /// Ids of deleted customers (retrieved as the deletion stub).
+    pub deleted: HashSet<String>,
     rng: SplitMix,
     /// Event ids: seeded per server (see [`fresh_seed`]).
     pub(crate) event_rng: SplitMix,
@@ -42,6 +47,8 @@ impl Default for State {
             endpoints: Table::default(),
             endpoint_secrets: HashMap::new(),
             account_id: ACCOUNT_ID.to_string(),
+            docs: Docs::new(),
+            deleted: HashSet::new(),
             rng: SplitMix(0xFA4E_5791_9E00),
             event_rng: SplitMix(fresh_seed()),
         }
@@ -77,6 +84,8 @@ impl State {
             endpoints: Table::default(),
             endpoint_secrets: HashMap::new(),
             account_id: ACCOUNT_ID.to_string(),
+            docs: Docs::new(),
+            deleted: HashSet::new(),
             rng: SplitMix(0xFA4E_5791_9E00 ^ seed),
             event_rng: SplitMix(fresh_seed()),
         })
@@ -111,6 +120,38 @@ impl State {
             if !self.prices.contains(&id) {
                 return id;
             }
+        }
+    }
+
+    /// A fresh id for a new document of `endpoint` (Stripe's prefix and 24 characters).
+    pub fn new_doc_id(&mut self, endpoint: &str) -> String {
+        let prefix = crate::docs::KINDS
+            .iter()
+            .find(|(ep, _, _)| *ep == endpoint)
+            .map_or("obj_", |(_, _, p)| p);
+        loop {
+            let id = make_id(&mut self.rng, prefix, 24);
+            if !self.docs.get(endpoint).is_some_and(|t| t.contains(&id)) {
+                return id;
+            }
+        }
+    }
+
+    /// `created` for a new document of `endpoint`: now, and not before any other of its kind.
+    pub fn doc_created(&self, endpoint: &str) -> i64 {
+        let newest = self.docs.get(endpoint).and_then(|t| t.max_created());
+        now_unix().max(newest.unwrap_or(i64::MIN))
+    }
+
+    pub fn doc(&self, endpoint: &str, id: &str) -> Option<&serde_json::Value> {
+        self.docs.get(endpoint)?.get(id).map(|d| &d.value)
+    }
+
+    /// Replace a stored document's value (its id and `created` unchanged).
+    pub fn put_doc(&mut self, endpoint: &str, value: serde_json::Value) {
+        let id = value["id"].as_str().unwrap_or("").to_string();
+        if let Some(d) = self.docs.get_mut(endpoint).and_then(|t| t.get_mut(&id)) {
+            d.value = value;
         }
     }
 
