@@ -243,9 +243,14 @@ begin
 end
 $$;
 
+-- objects: the Stripe objects (the foreign tables' `object` option) to cache; null: every one a
+-- scan reads whole, but events (a 30-day log that catch_up reads live). The default is the
+-- catalog's: a cache of every object of an account (charges, invoices, ...) would read all of it
+-- at every refresh.
 create function stripe_fdw.create_cache(
     source_schema text default 'stripe',
-    cache_schema  text default 'stripe_cache'
+    cache_schema  text default 'stripe_cache',
+    objects       text[] default array['products', 'prices']
 ) returns setof regclass
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -261,6 +266,7 @@ declare
     vrel   regclass;
     kexpr  text;
     made   int := 0;
+    wanted text;
 begin
     if h is null then
         raise exception 'stripe_fdw: the stripe_fdw_handler function of the extension was not found';
@@ -286,7 +292,17 @@ begin
                   hint = 'Pass a schema name that does not exist yet; create_cache() makes it.';
     end if;
 
-    -- Every catalog table of the schema; events are a 30-day log that catch_up() reads live.
+    -- Each object asked for must be one a scan reads whole (the schema's tables of them are cached;
+    -- none at all is an error below).
+    foreach wanted in array coalesce(create_cache.objects, '{}') loop
+        if not stripe_fdw._listable(wanted) then
+            raise exception 'stripe_fdw: cannot cache Stripe object "%": a scan of it does not read all of them', wanted
+                using errcode = '0A000',
+                      detail = 'Stripe has no list of it, or its list needs a condition (tokens, mandates, setup_attempts, subscription_items).',
+                      hint = 'Leave it out of objects, and read its foreign table with the condition it needs.';
+        end if;
+    end loop;
+    -- The tables of those objects (every one a scan reads whole, but events, when null).
     for t in
         select * from (
         select c.oid::regclass as rel, c.relname::text as name,
@@ -298,7 +314,8 @@ begin
           join pg_catalog.pg_foreign_data_wrapper w on w.oid = fs.srvfdw
          where c.relnamespace = src_ns and w.fdwhandler = h
         ) tables
-         where tables.object <> 'events'
+         where (create_cache.objects is null and tables.object <> 'events' and stripe_fdw._listable(tables.object))
+            or tables.object = any(create_cache.objects)
          order by tables.name
     loop
         k := pg_catalog.format('%I.%I', cache_schema, t.name);
@@ -346,7 +363,8 @@ begin
         return next vrel;
     end loop;
     if made = 0 then
-        raise exception 'stripe_fdw: no stripe_fdw foreign tables in schema "%"', source_schema
+        raise exception 'stripe_fdw: no stripe_fdw foreign table of % in schema "%"',
+                        coalesce(pg_catalog.array_to_string(create_cache.objects, ', '), 'a Stripe object a scan reads whole'), source_schema
             using errcode = '42P01',
                   hint = 'Import them first: import foreign schema stripe from server <server> into ' || pg_catalog.quote_ident(source_schema) || ';';
     end if;
@@ -354,8 +372,8 @@ begin
 end
 $$;
 
-comment on function stripe_fdw.create_cache(text, text) is
-    'Create (idempotently) a cache per stripe_fdw foreign table of source_schema in cache_schema, plus cache_schema.catalog; fill them with CALL stripe_fdw.refresh_cache()';
+comment on function stripe_fdw.create_cache(text, text, text[]) is
+    'Create (idempotently) a cache (a materialized view) of the foreign tables of source_schema holding objects (default products and prices) in cache_schema, plus cache_schema.catalog; fill them with CALL stripe_fdw.refresh_cache()';
 
 -- An index named name on rel (expr: a column name or a parenthesized expression); an existing
 -- relation of that name must be an index on rel.

@@ -260,6 +260,18 @@ $$;
 -- What _sync_write would change in a staged target (all ids): its key as text, and added (staged,
 -- not in the target), removed (in the target, not staged) or changed (both, a column differs).
 -- sync_drift() and cache_drift().
+-- The condition (over the staged row s) under which a row cannot be mapped: a NOT NULL column of
+-- the target would be null. null when the target has no such column. See _sync_unmapped.
+create function stripe_fdw._sync_unmapped_cond(s stripe_fdw._sync_step) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select pg_catalog.string_agg(pg_catalog.format('s.%I is null', c ->> 'col'), ' or ')
+      from pg_catalog.jsonb_array_elements(s.spec) c
+      join pg_catalog.pg_attribute a on a.attrelid = s.target and a.attname = c ->> 'col'
+     where a.attnotnull and not (c ->> 'is_key')::bool
+$$;
+
 create function stripe_fdw._sync_diff(p_step stripe_fdw._sync_step)
 returns table (id text, change text)
 language plpgsql
@@ -268,14 +280,17 @@ as $$
 declare
     key_s text := stripe_fdw._key_expr(p_step.key_col, p_step.key_field, 's');
     key_t text := stripe_fdw._key_expr(p_step.key_col, p_step.key_field, 't');
+    unm   text := coalesce(stripe_fdw._sync_unmapped_cond(p_step), 'false');
 begin
+    -- unmapped: Stripe has it, and a write would leave it as it is (it cannot be mapped).
     return query execute format($q$
         select coalesce(%1$s, %2$s)::text,
-               case when %2$s is null then 'added' when %1$s is null then 'removed' else 'changed' end
+               case when %1$s is not null and (%6$s) then 'unmapped'
+                    when %2$s is null then 'added' when %1$s is null then 'removed' else 'changed' end
           from pg_temp.%3$I s
           full join %4$s t on %1$s = %2$s
          where %1$s is null or %2$s is null or (%5$s)
          order by 1
-    $q$, key_s, key_t, p_step.map, p_step.target, p_step.differ);
+    $q$, key_s, key_t, p_step.map, p_step.target, p_step.differ, unm);
 end
 $$;

@@ -144,13 +144,12 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    cond  text;
+    cond  text := stripe_fdw._sync_unmapped_cond(s);
     which text;
 begin
-    select pg_catalog.string_agg(format('s.%I is null', c ->> 'col'), ' or '),
-           'pg_catalog.concat_ws('', '', ' || pg_catalog.string_agg(
+    select 'pg_catalog.concat_ws('', '', ' || pg_catalog.string_agg(
                format('case when s.%I is null then %L end', c ->> 'col', c ->> 'col'), ', ') || ')'
-      into cond, which
+      into which
       from pg_catalog.jsonb_array_elements(s.spec) c
       join pg_catalog.pg_attribute a on a.attrelid = s.target and a.attname = c ->> 'col'
      where a.attnotnull and not (c ->> 'is_key')::bool;

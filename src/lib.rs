@@ -12,6 +12,7 @@ mod exec;
 mod import;
 mod isolate;
 mod jsonb;
+mod objects_sql;
 mod ordering;
 mod pgopts;
 mod plandata;

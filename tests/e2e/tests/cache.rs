@@ -442,3 +442,54 @@ fn pg_cron_refreshes_the_cache_on_schedule() {
     );
     assert!(st[0].get::<_, bool>(0));
 }
+
+/// The default caches the catalog's objects; others on request, if a scan reads them whole.
+#[test]
+fn create_cache_caches_products_and_prices_by_default_and_other_objects_on_request() {
+    let mut env = Env::new(Catalog::Demo);
+    let err = env.error("select stripe_fdw.create_cache('{s}', '{s}_x', array['tokens'])");
+    assert_eq!(err.code, "0A000", "{err:?}");
+    assert!(err.message.contains("tokens"), "{err:?}");
+    let err =
+        env.error("select stripe_fdw.create_cache('{s}', '{s}_x', array['subscription_items'])");
+    assert_eq!(err.code, "0A000", "{err:?}");
+    let made =
+        env.strings("select stripe_fdw.create_cache('{s}', '{s}_cust', array['customers'])::text");
+    assert_eq!(made, vec![env.sql("{s}_cust.customers")]);
+    env.exec("call stripe_fdw.refresh_cache('{s}_cust.customers')");
+    let n: i64 = env.query("select count(*) from {s}_cust.customers")[0].get(0);
+    let live: i64 = env.query("select count(*) from {s}.customers")[0].get(0);
+    assert_eq!(n, live);
+    // null: every object a scan reads whole, but events and those that need a condition.
+    let all = env.strings("select stripe_fdw.create_cache('{s}', '{s}_all', null)::text");
+    let s = env.s.clone();
+    for object in [
+        "products",
+        "prices",
+        "customers",
+        "subscriptions",
+        "balance",
+    ] {
+        assert!(
+            all.contains(&format!("{s}_all.{object}")),
+            "{object}: {all:?}"
+        );
+    }
+    for object in [
+        "events",
+        "tokens",
+        "mandates",
+        "setup_attempts",
+        "subscription_items",
+    ] {
+        assert!(
+            !all.contains(&format!("{s}_all.{object}")),
+            "{object}: {all:?}"
+        );
+    }
+    env.exec(&format!(
+        "drop schema {s}_cust cascade; drop schema {s}_all cascade;
+         delete from stripe_fdw.cache_registry where cache_schema in ('{s}_cust', '{s}_all');
+         delete from stripe_fdw.cache_schemas where name in ('{s}_cust', '{s}_all');"
+    ));
+}
