@@ -197,6 +197,26 @@ fn checkout_then_every_change_of_the_subscription_needs_no_webhook_code() {
     ))[0]
         .get(0);
     assert!(periods, "the periods are the first item's");
+    // The starter's account page reads it as its user (RLS: auth.uid() = user_id), and no other.
+    env.exec(
+        "do $$ begin create role authenticated nologin;
+         exception when duplicate_object or unique_violation then null; end $$;
+         grant usage on schema public to authenticated;
+         grant select on public.subscriptions to authenticated;",
+    );
+    let as_user = |env: &mut Env, uid: &str| -> Vec<String> {
+        env.exec(&format!(
+            "set role authenticated; set request.jwt.claim.sub = '{uid}'"
+        ));
+        let ids = env.strings("select id from public.subscriptions");
+        env.exec("reset role; reset request.jwt.claim.sub");
+        ids
+    };
+    assert_eq!(as_user(&mut env, &user), vec![sub.clone()]);
+    assert_eq!(
+        as_user(&mut env, "00000000-0000-0000-0000-000000000000"),
+        Vec::<String>::new()
+    );
 
     // Cancel at period end.
     let before = env.fake.events().len();
