@@ -294,7 +294,18 @@ begin
 
     -- Each object asked for must be one a scan reads whole (the schema's tables of them are cached;
     -- none at all is an error below).
+    if pg_catalog.cardinality(create_cache.objects) = 0 then
+        raise exception 'stripe_fdw: objects is empty: nothing to cache'
+            using errcode = '22023',
+                  hint = 'Name the Stripe objects to cache (default array[''products'', ''prices'']), or pass null for every one a scan reads whole.';
+    end if;
     foreach wanted in array coalesce(create_cache.objects, '{}') loop
+        if wanted is null or not wanted = any(stripe_fdw._object_names()) then
+            raise exception 'stripe_fdw: "%" is not a Stripe object stripe_fdw knows', wanted
+                using errcode = '22023',
+                      detail = 'objects: ' || pg_catalog.array_to_string(stripe_fdw._object_names(), ', '),
+                      hint = 'objects takes the foreign tables'' object option (checkout/sessions), not their names (checkout_sessions).';
+        end if;
         if not stripe_fdw._listable(wanted) then
             raise exception 'stripe_fdw: cannot cache Stripe object "%": a scan of it does not read all of them', wanted
                 using errcode = '0A000',

@@ -76,11 +76,7 @@ begin
       from pg_catalog.unnest(fresh) f
     on conflict (id) do nothing;
     for i in 1 .. coalesce(pg_catalog.cardinality(objs), 0) loop
-        perform stripe_fdw._write_objects(srv, objs[i], steps[first : first + nst[i] - 1],
-            array(select distinct p from pg_catalog.unnest(fresh) f
-                   cross join lateral stripe_fdw._event_ids(f.type, f.object) x
-                   cross join lateral pg_catalog.unnest((stripe_fdw._event_parents(x.object, f.object)).ids) p
-                  where x.object = objs[i]));
+        perform stripe_fdw._write_objects(srv, objs[i], steps[first : first + nst[i] - 1]);
         first := first + nst[i];
     end loop;
     -- Caught up: a failure of an earlier catch_up, recorded on this server and its targets, is over.

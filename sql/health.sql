@@ -34,7 +34,9 @@ syncs as (
                  pg_catalog.format('the last full sync is %s old, more than the schedule allows (%s): is the pg_cron job running?',
                                    pg_catalog.date_trunc('second', s.age), sched.reconcile_every + sched.every)),
                 (5, s.repaired > 0, 'warning',
-                 pg_catalog.format('the last scheduled reconciliation had to repair what webhooks and catch_up had not applied (rows written: %s)', s.repaired))
+                 pg_catalog.format('the last scheduled reconciliation had to repair what webhooks and catch_up had not applied (rows written: %s)', s.repaired)),
+                (6, s.rows_skipped > 0, 'warning',
+                 pg_catalog.format('the last full sync left out %s row(s) of Stripe that cannot be mapped, e.g. %s', s.rows_skipped, s.skip_reasons[1]))
             ) v(o, hit, status, reason)
            where v.hit order by v.o limit 1) p on true
 ),

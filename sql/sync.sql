@@ -294,7 +294,7 @@ begin
     end if;
     if pg_catalog.btrim(p_filter) = '' then
         raise exception 'stripe_fdw: source_filter must be a condition over the columns of % (or null for every row)', p_source
-            using errcode = '22023', hint = 'E.g. source_filter => ''s.status <> incomplete_expired''.';
+            using errcode = '22023', hint = 'E.g. source_filter => ''s.status <> ''''incomplete_expired''''''.';
     end if;
     begin
         for x in execute format('select pg_catalog.pg_typeof(%1$s)::text as t from (select (null::%2$s).*) s where ((%1$s) is null) is not null',

@@ -151,7 +151,7 @@ begin
         get diagnostics n = row_count;
     exception when others then
         get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
-        if not p_diagnose or (st not like '22%' and st not like '23%') then
+        if not p_diagnose or (st not like '21%' and st not like '22%' and st not like '23%') then
             raise;  -- Stripe's error, as it was
         end if;
         -- A value that does not fit: read the rows again to name it.

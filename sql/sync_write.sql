@@ -407,7 +407,7 @@ begin
         end loop;
     exception when others then
         get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
-        if st = '23503' and doing like 'deleting%' and p_what = 'sync' then
+        if st = '23503' and doing like 'deleting%' then
             hnt := concat_ws(E'\n', nullif(hnt, ''),
                 'Nothing was applied. A row of your own still references a row Stripe deleted: delete or change it, '
                 || 'or make that foreign key ON DELETE CASCADE or SET NULL, then sync again.');
@@ -416,6 +416,10 @@ begin
                 'Nothing was applied. The referenced row is not in its table: sync both tables in one call '
                 || '(CALL stripe_fdw.sync() with no argument applies every target in foreign-key order), '
                 || 'or register the referenced table with stripe_fdw.create_sync().');
+        elsif st = '23503' then
+            hnt := concat_ws(E'\n', nullif(hnt, ''),
+                'Nothing was applied. The referenced row is not in its table, and its table is not kept from the same '
+                || 'Stripe server (register it with stripe_fdw.create_sync()), or Stripe no longer has it.');
         elsif hnt is null or hnt not like 'Nothing was applied%' then
             hnt := concat_ws(E'\n', nullif(hnt, ''), 'Nothing was applied.');
         end if;

@@ -127,21 +127,6 @@ as $$
      order by m.ord
 $$;
 
--- The parents an object of p_object references, which a write of it may need first (a price's
--- product, a subscription's prices): (the parent object, its ids).
-create function stripe_fdw._event_parents(p_object text, obj jsonb, out parent text, out ids text[])
-language sql immutable
-set search_path = pg_catalog, pg_temp
-as $$
-    select case p_object when 'prices' then 'products' when 'subscriptions' then 'prices' end,
-           case p_object
-               when 'prices' then array[stripe_fdw._id_in(obj, 'product')]
-               when 'subscriptions' then array(select stripe_fdw._id_in(i, 'price')
-                                                 from pg_catalog.jsonb_array_elements(
-                                                          case when pg_catalog.jsonb_typeof(obj #> '{items,data}') = 'array'
-                                                               then obj #> '{items,data}' else '[]' end) i)
-           end
-$$;
 
 -- Bring every sync target of p_source the caller can use to what Stripe holds for the ids p_ids,
 -- in the current transaction: read them (where id = any($1)), then write under the write lock
@@ -429,19 +414,57 @@ begin
 end
 $$;
 
+-- The parents the rows of p_steps reference through a single-column foreign key to another sync
+-- target fed by server srv (a subscription's price, a price's product): that target's Stripe
+-- object (its source's `object` option) and the ids, from the rows as read (not the event's copy).
+create function stripe_fdw._staged_parents(srv oid, p_steps stripe_fdw._sync_step[])
+returns table (object text, ids text[])
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    s   stripe_fdw._sync_step;
+    fk  record;
+    got text[];
+begin
+    foreach s in array coalesce(p_steps, '{}') loop
+        for fk in
+            select a.attname::text as col,
+                   (select pg_catalog.substr(o, 8) from pg_catalog.unnest(ft.ftoptions) o where o like 'object=%' limit 1) as obj
+              from pg_catalog.pg_constraint c
+              join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
+              join stripe_fdw._sync_targets() t on t.target::oid = c.confrelid
+              join pg_catalog.pg_foreign_table ft on ft.ftrelid = t.source
+             where c.conrelid = s.target::oid and c.contype = 'f' and pg_catalog.cardinality(c.conkey) = 1
+               and c.confrelid <> c.conrelid and ft.ftserver = srv
+               and exists (select from pg_catalog.jsonb_array_elements(s.spec) x where x ->> 'col' = a.attname::text)
+        loop
+            execute format('select pg_catalog.array_agg(distinct (s.%1$I)::pg_catalog.text) filter (where s.%1$I is not null) from pg_temp.%2$I s',
+                           fk.col, s.map) into got;
+            if fk.obj is not null and coalesce(pg_catalog.cardinality(got), 0) > 0 then
+                object := fk.obj;
+                ids := got;
+                return next;
+            end if;
+        end loop;
+    end loop;
+end
+$$;
+
 -- Write what _read_objects read (under the write lock) and mark the caches of p_object stale.
--- An object whose parent is not in its target yet (a price's product, a subscription's price,
--- whose .created event is not delivered yet) brings that parent (p_parents: their ids, see
--- _event_parents), read now. Returns the rows written (n), and the rows left as they are because
--- they cannot be mapped (unmapped, with the first reasons).
-create function stripe_fdw._write_objects(srv oid, p_object text, p_steps stripe_fdw._sync_step[], p_parents text[],
+-- Rows that reference a parent their table does not hold yet (a subscription's new price, whose
+-- price.created is not delivered yet) bring it: the parents the rows name (_staged_parents) are
+-- read then and written first, their own parents too (p_depth: how deep this is), and the write
+-- is tried again. Returns the rows written (n), and the rows left as they are because they
+-- cannot be mapped (unmapped, with the first reasons).
+create function stripe_fdw._write_objects(srv oid, p_object text, p_steps stripe_fdw._sync_step[], p_depth int default 0,
                                           out n bigint, out unmapped bigint, out reasons text[])
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    parents record;
-    parent  text := case p_object when 'prices' then 'products' when 'subscriptions' then 'prices' end;
+    p   record;
+    got record;
 begin
     n := 0;
     unmapped := 0;
@@ -449,20 +472,25 @@ begin
     perform stripe_fdw._write_lock();
     if pg_catalog.cardinality(p_steps) > 0 then
         begin
-            with w as (select * from stripe_fdw._sync_write(p_steps, 'sync'))
+            with w as (select * from stripe_fdw._sync_write(p_steps, 'webhook'))
             select coalesce((select pg_catalog.sum(w.inserted + w.updated + w.deleted) from w), 0),
                    coalesce((select pg_catalog.sum(w.unmapped) from w), 0),
                    array(select r from w, pg_catalog.unnest(w.unmapped_reasons) r)
               into n, unmapped, reasons;
         exception when foreign_key_violation then
-            if parent is null or coalesce(pg_catalog.cardinality(pg_catalog.array_remove(p_parents, null)), 0) = 0 then
+            if p_depth >= 4 or not exists (select from stripe_fdw._staged_parents(srv, p_steps)) then
                 raise;
             end if;
-            parents := stripe_fdw._write_objects(srv, parent, stripe_fdw._read_objects(srv, parent, p_parents), null);
-            with w as (select * from stripe_fdw._sync_write(p_steps, 'sync'))
-            select parents.n + coalesce((select pg_catalog.sum(w.inserted + w.updated + w.deleted) from w), 0),
-                   parents.unmapped + coalesce((select pg_catalog.sum(w.unmapped) from w), 0),
-                   parents.reasons || array(select r from w, pg_catalog.unnest(w.unmapped_reasons) r)
+            for p in select * from stripe_fdw._staged_parents(srv, p_steps) loop
+                got := stripe_fdw._write_objects(srv, p.object, stripe_fdw._read_objects(srv, p.object, p.ids), p_depth + 1);
+                n := n + got.n;
+                unmapped := unmapped + got.unmapped;
+                reasons := reasons || got.reasons;
+            end loop;
+            with w as (select * from stripe_fdw._sync_write(p_steps, 'webhook'))
+            select n + coalesce((select pg_catalog.sum(w.inserted + w.updated + w.deleted) from w), 0),
+                   unmapped + coalesce((select pg_catalog.sum(w.unmapped) from w), 0),
+                   reasons || array(select r from w, pg_catalog.unnest(w.unmapped_reasons) r)
               into n, unmapped, reasons;
         end;
         perform stripe_fdw._sync_unstage(p_steps);
@@ -589,8 +617,7 @@ begin
         return dup;  -- another delivery of it was applied meanwhile
     end if;
     for i in 1 .. coalesce(pg_catalog.cardinality(objs), 0) loop
-        wr := stripe_fdw._write_objects(srv, objs[i], steps[first : first + nst[i] - 1],
-                                        (stripe_fdw._event_parents(objs[i], ev #> '{data,object}')).ids);
+        wr := stripe_fdw._write_objects(srv, objs[i], steps[first : first + nst[i] - 1]);
         first := first + nst[i];
         n := n + wr.n;
         unm := unm + wr.unmapped;

@@ -357,13 +357,21 @@ pub unsafe extern "C-unwind" fn explain(
             _ if list && s.data.ordered => {
                 property(c"Stripe Scan", "one page at a time, newest first")
             }
-            _ if list => property(
-                c"Stripe Scan",
-                &format!(
-                    "up to {} pages at a time over slices of created",
-                    s.opts.max_concurrency
-                ),
-            ),
+            // Slices need Stripe's created filter: without it the list is paged one page at a time.
+            _ if list
+                && s.spec.filters.iter().any(|f| {
+                    matches!(f.kind, stripe_fdw_core::spec::FilterKind::Range("created"))
+                }) =>
+            {
+                property(
+                    c"Stripe Scan",
+                    &format!(
+                        "up to {} pages at a time over slices of created",
+                        s.opts.max_concurrency
+                    ),
+                )
+            }
+            _ if list => property(c"Stripe Scan", "one page at a time"),
             _ => {}
         }
         if (*es).analyze {

@@ -4,7 +4,7 @@
 #[pgrx::pg_schema]
 mod stripe_fdw {
     use pgrx::prelude::*;
-    use stripe_fdw_core::objects::find;
+    use stripe_fdw_core::objects::{find, names};
     use stripe_fdw_core::spec::Access;
 
     /// True when a scan of the foreign table of Stripe object `object` (its `object` option) with
@@ -18,5 +18,13 @@ mod stripe_fdw {
             find(object).map(|o| o.access),
             Some(Access::List { required: None } | Access::Single { .. })
         )
+    }
+
+    /// Every Stripe object stripe_fdw knows, by its `object` option (`checkout/sessions`), for
+    /// the error that names them.
+    #[pg_extern(name = "_object_names", immutable, parallel_safe)]
+    #[search_path(pg_catalog, pg_temp)]
+    fn object_names() -> Vec<String> {
+        names().into_iter().map(str::to_string).collect()
     }
 }

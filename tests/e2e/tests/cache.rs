@@ -453,6 +453,16 @@ fn create_cache_caches_products_and_prices_by_default_and_other_objects_on_reque
     let err =
         env.error("select stripe_fdw.create_cache('{s}', '{s}_x', array['subscription_items'])");
     assert_eq!(err.code, "0A000", "{err:?}");
+    for bad in [
+        "array['checkout_sessions']",
+        "array[null]::text[]",
+        "'{}'::text[]",
+    ] {
+        let err = env.error(&format!(
+            "select stripe_fdw.create_cache('{{s}}', '{{s}}_x', {bad})"
+        ));
+        assert_eq!(err.code, "22023", "{bad}: {err:?}");
+    }
     let made =
         env.strings("select stripe_fdw.create_cache('{s}', '{s}_cust', array['customers'])::text");
     assert_eq!(made, vec![env.sql("{s}_cust.customers")]);

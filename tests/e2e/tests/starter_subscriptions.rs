@@ -302,6 +302,13 @@ fn a_customer_the_app_does_not_know_is_skipped_and_counted_and_a_downtime_is_cau
         reasons.contains(&format!("{sub}: user_id would be null")),
         "{reasons:?}"
     );
+    let warned = env.strings(
+        "select reason from stripe_fdw.health where name = 'public.subscriptions' and status = 'warning'",
+    );
+    assert!(
+        warned.iter().any(|r| r.contains("cannot be mapped")),
+        "{warned:?}"
+    );
 
     // The app maps the customer later (the user signs up with that email): the next event, or
     // sync, brings the subscription in.
@@ -337,4 +344,92 @@ fn a_customer_the_app_does_not_know_is_skipped_and_counted_and_a_downtime_is_cau
         synced,
         vec!["public.prices", "public.products", "public.subscriptions"]
     );
+}
+
+/// A checkout of a plan launched a moment ago, whose product.created and price.created (and
+/// customer.subscription.created) have not arrived: checkout.session.completed alone brings the
+/// subscription, its new price and that price's new product, read from Stripe as they are now.
+#[test]
+fn a_checkout_of_a_brand_new_plan_needs_no_other_event_first() {
+    let mut env = app();
+    let (user, customer) = signed_up(&mut env, "early@example.com");
+    let product = create(&env, "/products", "name=Launched+Today");
+    let price = create(
+        &env,
+        "/prices",
+        &format!("product={product}&currency=usd&unit_amount=4900&recurring[interval]=month"),
+    );
+    let session = stripe_ok(
+        &env,
+        "POST",
+        "/checkout/sessions",
+        &format!(
+            "mode=subscription&customer={customer}&line_items[0][price]={price}\
+             &success_url=https://example.com/account"
+        ),
+    );
+    let done = env
+        .fake
+        .complete_checkout(session["id"].as_str().expect("session id"))
+        .expect("completed");
+    let sub = done["subscription"]
+        .as_str()
+        .expect("subscription")
+        .to_string();
+    let completed = event_for(
+        &env,
+        "checkout.session.completed",
+        session["id"].as_str().expect("id"),
+    );
+    let answer = deliver(&mut env, &completed);
+    assert_eq!(answer["action"], "applied", "{answer}");
+    assert_eq!(
+        row(&mut env, &sub),
+        Some((user, "active".into(), price.clone(), 1, false))
+    );
+    assert_eq!(
+        synced_product(&mut env, &product, "name").as_deref(),
+        Some("Launched Today")
+    );
+    let n: i64 = env.query(&format!(
+        "select count(*) from public.prices where id = '{price}'"
+    ))[0]
+        .get(0);
+    assert_eq!(n, 1);
+}
+
+/// Two users mapped to one Stripe customer make user_id ambiguous: an error that names the
+/// subscription and the column, not a pick, and not Stripe's error.
+#[test]
+fn an_ambiguous_user_id_is_an_error_naming_the_subscription() {
+    let mut env = app();
+    let (_, customer) = signed_up(&mut env, "shared@example.com");
+    let monthly = price_named(&mut env, "Team monthly");
+    let sub = create(
+        &env,
+        "/subscriptions",
+        &format!("customer={customer}&items[0][price]={monthly}"),
+    );
+    let other: String = env.query(
+        "insert into auth.users (id, email) values (gen_random_uuid(), 'twin@example.com') returning id::text",
+    )[0]
+        .get(0);
+    env.exec(&format!(
+        "insert into public.customers values ('{other}', '{customer}')"
+    ));
+    let err = env.error("call stripe_fdw.sync()");
+    assert_eq!(err.code, "21000", "{err:?}");
+    assert!(err.message.contains(&sub), "{err:?}");
+    assert!(
+        err.detail.as_deref().unwrap_or("").contains("user_id"),
+        "{err:?}"
+    );
+    // The unique index the doc recommends makes it impossible.
+    env.exec(&format!(
+        "delete from public.customers where id = '{other}'"
+    ));
+    env.exec(
+        "create unique index on public.customers (stripe_customer_id); call stripe_fdw.sync();",
+    );
+    assert!(row(&mut env, &sub).is_some());
 }
