@@ -5,10 +5,12 @@
 //! and a downtime that catch_up() repairs.
 
 mod hooks;
+mod race;
 mod starter;
 
 use e2e::*;
 use hooks::*;
+use race::{finish, hold_next, spawn_sql, wait_parked};
 use serde_json::Value;
 use starter::*;
 
@@ -432,4 +434,39 @@ fn an_ambiguous_user_id_is_an_error_naming_the_subscription() {
         "create unique index on public.customers (stripe_customer_id); call stripe_fdw.sync();",
     );
     assert!(row(&mut env, &sub).is_some());
+}
+
+/// A full sync reads the subscriptions; meanwhile the user cancels and the webhook applies it.
+/// The sync's older read must not bring the subscription back to active.
+#[test]
+fn a_cancel_delivered_while_a_full_sync_reads_is_not_undone() {
+    let mut env = app();
+    let (user, customer) = signed_up(&mut env, "racer@example.com");
+    let monthly = price_named(&mut env, "Pro monthly");
+    let sub = create(
+        &env,
+        "/subscriptions",
+        &format!("customer={customer}&items[0][price]={monthly}"),
+    );
+    env.exec("call stripe_fdw.sync()");
+    assert_eq!(row(&mut env, &sub).map(|r| r.1), Some("active".to_string()));
+
+    hold_next(&env, "/v1/subscriptions");
+    let sync = spawn_sql(&env, "call stripe_fdw.sync()");
+    wait_parked(&env, 1);
+    let before = env.fake.events().len();
+    stripe_ok(&env, "DELETE", &format!("/subscriptions/{sub}"), "");
+    deliver_since(&mut env, before);
+    assert_eq!(
+        row(&mut env, &sub).map(|r| r.1),
+        Some("canceled".to_string())
+    );
+    finish(&env, sync);
+
+    assert_eq!(
+        row(&mut env, &sub).map(|r| (r.0, r.1)),
+        Some((user, "canceled".to_string()))
+    );
+    let d = drift(&mut env, "subscriptions");
+    assert!(d.iter().all(|(_, c)| c == "unmapped"), "{d:?}");
 }
