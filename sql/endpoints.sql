@@ -86,7 +86,7 @@ end
 $$;
 
 comment on function stripe_fdw.create_webhook_endpoint(text, text) is
-    'Register this database''s webhook endpoint with Stripe (the server''s owner only): subscribed to the events its syncs and caches need, metadata naming the database and server, the signing secret kept in Supabase Vault or the calling role's user mapping (never in the server's options, which every role can read; never shown)';
+    'Register this database''s webhook endpoint with Stripe (the server''s owner only): subscribed to the events its syncs and caches need, metadata naming the database and server, the signing secret kept in Supabase Vault or the calling role''s user mapping (never in the server''s options, which every role can read; never shown)';
 
 create function stripe_fdw.webhook_endpoints(server text default null)
 returns table (server_name text, id text, url text, status text, enabled_events text[], metadata jsonb,
