@@ -19,7 +19,11 @@ fn queries(table: &str) -> [(&'static str, Read, String); 3] {
     };
     [
         ("count(*)", Read::Count, "select count(*) from {t}".into()),
-        ("a few columns", Read::Columns, format!("select {cols} from {{t}}")),
+        (
+            "a few columns",
+            Read::Columns,
+            format!("select {cols} from {{t}}"),
+        ),
         (
             "attrs",
             Read::Attrs,
@@ -34,7 +38,13 @@ fn sql(template: &str, schema: &str, table: &str) -> String {
 }
 
 /// One query on every system, `runs` rounds, each round running all systems in turn.
-fn compare(ctx: &mut Ctx, table: &str, latency: u64, q: &(&'static str, Read, String), runs: usize) -> Row {
+fn compare(
+    ctx: &mut Ctx,
+    table: &str,
+    latency: u64,
+    q: &(&'static str, Read, String),
+    runs: usize,
+) -> Row {
     let floor = Floor::new(&ctx.fake.base_url(), DEFAULT_API_KEY, true);
     let mut systems: Vec<(&str, String)> = vec![(WRAPPERS.0, sql(&q.2, WRAPPERS.1, table))];
     systems.extend(OURS.iter().map(|(l, s, _)| (*l, sql(&q.2, s, table))));
@@ -74,19 +84,24 @@ fn compare(ctx: &mut Ctx, table: &str, latency: u64, q: &(&'static str, Read, St
     }
 }
 
-/// The `Output:` line of `EXPLAIN VERBOSE` for stripe_fdw's count(*) (the columns it converts).
+/// The foreign scan's `Output:` line in `EXPLAIN VERBOSE` of stripe_fdw's count(*) (the columns
+/// it converts), or a note that it has none.
 fn count_output(ctx: &mut Ctx, table: &str) -> String {
     let plan = ctx
         .db
-        .query(&format!("explain verbose select count(*) from ours.{table}"), &[])
+        .query(
+            &format!("explain verbose select count(*) from ours.{table}"),
+            &[],
+        )
         .expect("explain");
     plan.iter()
         .map(|r| r.get::<_, String>(0))
-        .filter(|l| l.trim_start().starts_with("Output:"))
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_string()
+        .skip_while(|l| !l.contains("Foreign Scan"))
+        .find(|l| l.trim_start().starts_with("Output:"))
+        .map_or_else(
+            || "the Foreign Scan has no Output line (no column)".to_string(),
+            |l| l.trim().to_string(),
+        )
 }
 
 /// Peak RSS (VmHWM) of a fresh backend before and after one query, in kB.
@@ -115,7 +130,10 @@ fn wire(ctx: &mut Ctx, report: &mut Report) {
         }
         for (label, schema) in [(WRAPPERS.0, WRAPPERS.1), (OURS[0].0, OURS[0].1)] {
             ctx.fake.clear_bytes_sent();
-            drain(&mut ctx.db, &format!("select count(*) from {schema}.{table}"));
+            drain(
+                &mut ctx.db,
+                &format!("select count(*) from {schema}.{table}"),
+            );
             line.push_str(&format!(
                 " {label} {:.2} MB;",
                 ctx.fake.bytes_sent() as f64 / 1e6
@@ -131,14 +149,17 @@ pub fn run(ctx: &mut Ctx) -> Report {
     let mut report = Report::default();
     ctx.catalog(n, m, 0);
     for (table, _) in crate::peer_setup::TABLES {
-        timed(&mut ctx.db, &format!("select * from {}.{table} limit 1", WRAPPERS.1));
+        timed(
+            &mut ctx.db,
+            &format!("select * from {}.{table} limit 1", WRAPPERS.1),
+        );
         for q in queries(table) {
             report.rows.push(compare(ctx, table, 0, &q, runs));
         }
         let out = count_output(ctx, table);
-        report
-            .notes
-            .push(format!("EXPLAIN VERBOSE of stripe_fdw's count(*) from {table}: `{out}`"));
+        report.notes.push(format!(
+            "EXPLAIN VERBOSE of stripe_fdw's count(*) from {table}: `{out}`"
+        ));
     }
     wire(ctx, &mut report);
     for (table, _) in crate::peer_setup::TABLES {

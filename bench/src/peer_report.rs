@@ -51,7 +51,9 @@ fn targets(r: &Row) -> Vec<(&'static str, f64, f64)> {
 }
 
 pub fn markdown(report: &Report, header: &str) -> String {
-    let mut out = format!("{BEGIN}\n## Side by side with Supabase Wrappers (`make bench-peer`)\n\n{header}\n");
+    let mut out = format!(
+        "{BEGIN}\n## Side by side with Supabase Wrappers (`make bench-peer`)\n\n{header}\n"
+    );
     out.push_str(&format!("| table | query | latency | {} |", WRAPPERS.0));
     for (label, _, _) in OURS {
         out.push_str(&format!(" {label} |"));
@@ -82,7 +84,12 @@ pub fn markdown(report: &Report, header: &str) -> String {
                 c.requests
             );
         }
-        let _ = write!(out, " {} ({} req) |", ms(floor), r.cells[r.cells.len() - 1].requests);
+        let _ = write!(
+            out,
+            " {} ({} req) |",
+            ms(floor),
+            r.cells[r.cells.len() - 1].requests
+        );
         let verdicts: Vec<String> = targets(r)
             .into_iter()
             .map(|(l, x, max)| {
@@ -96,7 +103,13 @@ pub fn markdown(report: &Report, header: &str) -> String {
     out.push_str("| --- | --- | --- | --- | --- |\n");
     for (t, s, b, a) in &report.memory {
         let mb = |kb: u64| format!("{:.1} MB", kb as f64 / 1024.0);
-        let _ = writeln!(out, "| {t} | {s} | {} | {} | {} |", mb(*b), mb(*a), mb(a.saturating_sub(*b)));
+        let _ = writeln!(
+            out,
+            "| {t} | {s} | {} | {} | {} |",
+            mb(*b),
+            mb(*a),
+            mb(a.saturating_sub(*b))
+        );
     }
     out.push('\n');
     for n in &report.notes {
@@ -113,7 +126,12 @@ pub fn write(path: &str, section: &str) {
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let new = match (old.find(BEGIN), old.find(END)) {
         (Some(b), Some(e)) if e > b => {
-            format!("{}{}{}", &old[..b], section, old[e + END.len()..].trim_start_matches('\n'))
+            format!(
+                "{}{}{}",
+                &old[..b],
+                section,
+                old[e + END.len()..].trim_start_matches('\n')
+            )
         }
         _ => format!("{old}\n{section}"),
     };

@@ -10,13 +10,13 @@ use tokio::sync::watch;
 use crate::faults::Faults;
 use crate::holds::Holds;
 use crate::http::{read_request, write_response, write_truncated, Request, Response};
-use flate2::write::GzEncoder;
-use flate2::Compression;
-use std::io::Write;
 use crate::log::LogEntry;
 use crate::router::{handle, Outcome};
 use crate::state::State;
 use crate::Catalog;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::io::Write;
 
 /// Everything the connections share.
 pub struct Shared {
