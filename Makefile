@@ -20,7 +20,7 @@ export PG_CONFIG
 .DEFAULT_GOAL := help
 # cargo parallelises by itself; the targets must run in order (setup before install-debug before test).
 .NOTPARALLEL:
-.PHONY: help setup build install install-debug package lint test demo bench clean-cluster \
+.PHONY: help setup build install install-debug package lint test demo bench bench-peer clean-cluster \
         example example-test example-setup example-browser
 
 help:
@@ -39,6 +39,7 @@ help:
 	@echo '                        Stripe (set STRIPE_API_KEY to use real Stripe); Ctrl-C stops it'
 	@echo '  make example-test     setup + install-debug, then the example'"'"'s scenarios in headless Chromium (part of make test)'
 	@echo '  make bench            run scripts/bench'
+	@echo '  make bench-peer       run scripts/bench-peer: Supabase Wrappers and stripe_fdw side by side (not in make test)'
 	@echo '  make clean-cluster    stop and remove clusters left by interrupted make test / demo runs'
 
 setup:
@@ -135,6 +136,9 @@ bench:
 	else \
 	  echo 'bench: not written yet (scripts/bench does not exist)' >&2; exit 1; \
 	fi
+
+bench-peer:
+	scripts/bench-peer
 
 clean-cluster:
 	scripts/pg-cluster clean

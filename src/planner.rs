@@ -166,6 +166,25 @@ fn estimate(p: &Plan, a: &Analysis, relid: Oid) -> i64 {
     }
 }
 
+/// The relation's analysis, made once per plan: `get_rel_size` makes it and leaves it in
+/// `baserel->fdw_private` (in the planner's memory context, which drops it with the plan's
+/// temporaries); `get_paths` and `get_plan` read it there.
+unsafe fn analysis<'a>(
+    root: *mut pg_sys::PlannerInfo,
+    baserel: *mut pg_sys::RelOptInfo,
+    relid: Oid,
+) -> &'a Analysis {
+    unsafe {
+        if let Some(a) = ((*baserel).fdw_private as *const Analysis).as_ref() {
+            return a;
+        }
+        let a = analyze(root, baserel, relid, (*baserel).baserestrictinfo).or_raise();
+        let p = pgrx::PgMemoryContexts::CurrentMemoryContext.leak_and_drop_on_delete(a);
+        (*baserel).fdw_private = p as *mut std::ffi::c_void;
+        &*p
+    }
+}
+
 #[pg_guard]
 pub unsafe extern "C-unwind" fn get_rel_size(
     root: *mut pg_sys::PlannerInfo,
@@ -173,9 +192,9 @@ pub unsafe extern "C-unwind" fn get_rel_size(
     relid: Oid,
 ) {
     unsafe {
-        let a = analyze(root, baserel, relid, (*baserel).baserestrictinfo).or_raise();
-        let p = const_plan(&a);
-        (*baserel).rows = estimate(&p, &a, relid) as f64;
+        let a = analysis(root, baserel, relid);
+        let p = const_plan(a);
+        (*baserel).rows = estimate(&p, a, relid) as f64;
         if !(*baserel).reltarget.is_null() {
             (*(*baserel).reltarget).width = 64 * a.spec.columns.len().min(8) as i32;
         }
@@ -189,7 +208,7 @@ pub unsafe extern "C-unwind" fn get_paths(
     relid: Oid,
 ) {
     unsafe {
-        let a = analyze(root, baserel, relid, (*baserel).baserestrictinfo).or_raise();
+        let a = analysis(root, baserel, relid);
         let rows = (*baserel).rows;
         let add = |pathkeys: *mut pg_sys::List| {
             let path = pg_sys::create_foreignscan_path(
@@ -209,10 +228,36 @@ pub unsafe extern "C-unwind" fn get_paths(
         add(std::ptr::null_mut());
         // The same scan in Stripe's order, for ORDER BY created DESC: no Sort, and with a LIMIT
         // the scan stops after the rows it needs.
-        let ordered = created_desc(root, &a, baserel);
+        let ordered = created_desc(root, a, baserel);
         if !ordered.is_null() {
             add(ordered);
         }
+    }
+}
+
+/// The path's own target list (what `build_path_tlist` makes): only the expressions the query
+/// reads above the scan. Postgres hands a base relation's scan its physical target list (every
+/// column) when a projection can be saved; here the extra columns would only be NULLs, and
+/// `EXPLAIN VERBOSE` would list columns no one reads.
+unsafe fn path_tlist(path: *mut pg_sys::Path) -> *mut pg_sys::List {
+    unsafe {
+        let target = (*path).pathtarget;
+        let mut out = PgList::<pg_sys::TargetEntry>::new();
+        if target.is_null() {
+            return out.into_pg();
+        }
+        let exprs = PgList::<pg_sys::Expr>::from_pg((*target).exprs);
+        for (i, expr) in exprs.iter_ptr().enumerate() {
+            let Ok(resno) = i16::try_from(i + 1) else {
+                break;
+            };
+            let tle = pg_sys::makeTargetEntry(expr, resno, std::ptr::null_mut(), false);
+            if !(*target).sortgrouprefs.is_null() {
+                (*tle).ressortgroupref = *(*target).sortgrouprefs.add(i);
+            }
+            out.push(tle);
+        }
+        out.into_pg()
     }
 }
 
@@ -264,11 +309,15 @@ pub unsafe extern "C-unwind" fn get_plan(
     outer_plan: *mut pg_sys::Plan,
 ) -> *mut pg_sys::ForeignScan {
     unsafe {
-        let mut a = analyze(root, baserel, relid, scan_clauses).or_raise();
+        // Without parameterized paths the scan's clauses are the relation's restrictions, which
+        // the analysis was made from.
+        let a = analysis(root, baserel, relid);
         let ordered = !best_path.is_null() && !(*best_path).path.pathkeys.is_null();
-        if ordered && a.all_pushed {
-            a.limit = query_limit(root, true);
-        }
+        let limit = if ordered && a.all_pushed {
+            query_limit(root, true)
+        } else {
+            a.limit
+        };
         let actual = pg_sys::extract_actual_clauses(scan_clauses, false);
         let (attnums, whole_row) = used_attnums(baserel, actual);
         let targets = a
@@ -298,11 +347,16 @@ pub unsafe extern "C-unwind" fn get_plan(
             object: a.spec.name.to_string(),
             conds,
             targets,
-            limit: a.limit,
+            limit,
             ordered,
         };
         let private = data.to_list().or_raise();
         // Postgres checks every condition itself (the planner's law: fetch more, never fewer).
+        let tlist = if best_path.is_null() {
+            tlist
+        } else {
+            path_tlist(&mut (*best_path).path)
+        };
         pg_sys::make_foreignscan(
             tlist,
             actual,

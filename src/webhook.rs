@@ -16,8 +16,9 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use serde_json::Value;
 use std::ffi::CStr;
-use stripe_fdw_core::client::{Client, ClientConfig};
+use stripe_fdw_core::client::{Client, ClientConfig, ListScan};
 use stripe_fdw_core::options::{parse_webhook_secret_options, ServerOptions, WebhookSecretOptions};
+use stripe_fdw_core::plan::ListQuery;
 use stripe_fdw_core::webhook::{key_livemode, verify, SignatureError};
 use stripe_fdw_core::StripeError;
 
@@ -25,7 +26,7 @@ use stripe_fdw_core::StripeError;
 const MAX_TYPES: usize = 20;
 
 /// Stripe's page size for events: one request per 100 events.
-const PAGE: usize = 100;
+const PAGE: u32 = 100;
 
 /// An error on its way to Postgres (boxed: an ErrorReport is large).
 pub(crate) struct Raise(Box<ErrorReport>);
@@ -293,48 +294,34 @@ fn list_events(
         ))));
     }
     let c = client(server_oid)?;
-    let mut base: Vec<(String, String)> = vec![(
-        "limit".into(),
-        if newest_only {
-            "1".into()
-        } else {
-            PAGE.to_string()
-        },
-    )];
-    base.extend(types.iter().map(|t| ("types[]".to_string(), t.clone())));
+    let spec = stripe_fdw_core::objects::find("events")
+        .ok_or_else(|| Raise::from(FdwError::Internal("no events object".into())))?;
+    let mut params: Vec<(String, String)> = types
+        .iter()
+        .map(|t| ("types[]".to_string(), t.clone()))
+        .collect();
     if let Some(s) = since {
-        base.push(("created[gte]".into(), s.to_string()));
+        params.push(("created[gte]".into(), s.to_string()));
     }
+    // The client's page walk (core/src/client/pages.rs), one page at a time in Stripe's order
+    // (newest first): the cursor chain, its repeated-cursor and empty-page checks.
+    let query = ListQuery {
+        params,
+        paged: true,
+    };
+    let first = if newest_only { 1 } else { PAGE };
+    let mut pages = ListScan::new(&c, spec, vec![query], first, 1);
     let mut out = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let mut params = base.clone();
-        if let Some(a) = &after {
-            params.push(("starting_after".into(), a.clone()));
-        }
-        let page = c
-            .list_page("events", &params, &interrupted)
-            .map_err(stripe_err)?;
-        for e in &page.data {
+    while let Some(page) = pages.next_page(&interrupted).map_err(stripe_err)? {
+        for e in &page {
             let ord = i32::try_from(out.len()).unwrap_or(i32::MAX);
             out.extend(row(ord, e));
         }
-        let last = page
-            .data
-            .last()
-            .and_then(|e| e.get("id"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        if newest_only || !page.has_more || last.is_none() {
-            return Ok(out);
+        if newest_only {
+            break;
         }
-        if last == after {
-            return Err(Raise::from(FdwError::Paging(
-                "Stripe returned the same page of events twice".into(),
-            )));
-        }
-        after = last;
     }
+    Ok(out)
 }
 
 /// The SQL functions, in the extension's schema `stripe_fdw` (called by sql/webhooks.sql and

@@ -6,6 +6,10 @@ mod concurrency;
 mod db;
 mod floor;
 mod memory;
+mod peer;
+mod peer_report;
+mod peer_setup;
+mod plainfloor;
 mod plancache;
 mod pushdown;
 mod report;
@@ -32,6 +36,11 @@ pub struct Args {
     pub core_latencies: Vec<u64>,
     pub out: Option<String>,
     pub command: String,
+    /// `--peer 1`: only the side-by-side run against Supabase Wrappers (`make bench-peer`).
+    pub peer: bool,
+    pub peer_runs: usize,
+    pub peer_latency_ms: u64,
+    pub peer_latency_runs: usize,
 }
 
 fn args() -> Args {
@@ -46,6 +55,10 @@ fn args() -> Args {
         core_latencies: vec![0, 50, 300],
         out: None,
         command: "cargo run --release -p bench".into(),
+        peer: false,
+        peer_runs: 7,
+        peer_latency_ms: 100,
+        peer_latency_runs: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -68,6 +81,10 @@ fn args() -> Args {
                     .map(|x| x.trim().parse().expect("latency in ms"))
                     .collect()
             }
+            "--peer" => a.peer = n() != 0,
+            "--peer-runs" => a.peer_runs = n(),
+            "--peer-latency-ms" => a.peer_latency_ms = n() as u64,
+            "--peer-latency-runs" => a.peer_latency_runs = n(),
             "--out" => a.out = Some(v),
             "--command" => a.command = v,
             _ => panic!("unknown argument {k}"),
@@ -142,6 +159,25 @@ fn main() {
         return;
     }
     let mut db = db::connect();
+    if args.peer {
+        peer_setup::setup(&mut db, &fake.base_url(), DEFAULT_API_KEY);
+        let transport = Rc::new(Transport::new(Duration::from_secs(10)).expect("transport"));
+        let mut ctx = Ctx {
+            args,
+            fake,
+            db,
+            transport,
+            lines: Vec::new(),
+        };
+        let report = peer::run(&mut ctx);
+        let section = peer_report::markdown(&report, &report::header(&ctx.args.command));
+        println!("\n{section}");
+        if let Some(out) = &ctx.args.out {
+            peer_report::write(out, &section);
+            println!("wrote {out}");
+        }
+        return;
+    }
     db::setup(&mut db, &fake.base_url(), DEFAULT_API_KEY);
     // A new backend, so that only the (pinned) library is loaded.
     drop(db);

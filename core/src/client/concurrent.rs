@@ -1,9 +1,8 @@
 //! The concurrent half of a list scan: slices of the `created` range, their requests on the worker
 //! threads, the shared backoff, and cutting a dense slice again when a worker is idle.
 
-use super::pages::PageError;
+use super::pages::{created, paging, PageError};
 use super::request::{Backoff, Requester};
-use super::scan::{created, paging};
 use super::slices::{cut, page_span, query_bounds, slice_params, QueryBounds};
 use super::{lost_task, Client, ListPage};
 use crate::error::StripeError;

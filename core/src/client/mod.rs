@@ -4,6 +4,7 @@
 //! (Postgres) thread only waits for them, polling `interrupted` so a query cancel ends the wait.
 
 mod concurrent;
+pub mod fields;
 pub mod pages;
 mod request;
 pub mod retry;
@@ -122,9 +123,27 @@ impl Client {
                 http: io.http.clone(),
                 cfg,
                 headers,
+                keep: None,
             }),
             io,
         })
+    }
+
+    /// The same client, whose list pages keep only these top-level fields of each object (with
+    /// `fields::ALWAYS`); `None` keeps whole objects. Retrieves are not affected.
+    pub fn keeping(&self, fields: Option<Vec<String>>) -> Client {
+        let keep = fields.map(|mut f| {
+            f.extend(fields::ALWAYS.iter().map(|s| s.to_string()));
+            f.sort();
+            f.dedup();
+            Arc::from(f)
+        });
+        let mut req = (*self.req).clone();
+        req.keep = keep;
+        Client {
+            io: self.io.clone(),
+            req: Arc::new(req),
+        }
     }
 
     pub(crate) fn url(&self, segments: &[&str], params: &[(String, String)]) -> Url {

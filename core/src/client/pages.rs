@@ -1,7 +1,9 @@
 //! The page walk of a list request: `limit`, `starting_after` from the last id, stop on `has_more: false`.
 //! Pure state machine; the HTTP client feeds it pages.
 
+use crate::error::StripeError;
 use crate::plan::{ListQuery, MAX_PAGE};
+use serde_json::Value;
 
 /// Walks the pages of a sequence of list queries (batches), one page at a time.
 #[derive(Debug, Clone)]
@@ -72,6 +74,19 @@ impl Pager {
         }
         Ok(())
     }
+}
+
+/// A paging error as the client reports it: a body Stripe should not have sent.
+pub(crate) fn paging(e: PageError) -> StripeError {
+    StripeError::BadBody {
+        reason: e.to_string(),
+        request_id: None,
+    }
+}
+
+/// An object's `created` (how concurrent scans slice and order pages).
+pub(crate) fn created(v: &Value) -> Option<i64> {
+    v.get("created").and_then(Value::as_i64)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! One request with retries, run on a worker thread: attempts, the shared backoff, the error it ends
 //! with. GETs, and form-encoded POSTs (retried under one Idempotency-Key, as Stripe's libraries do).
 
+use super::fields::parse_page;
 use super::retry::{decide, Decision, Outcome};
 use super::{ClientConfig, ListPage};
 use crate::error::{ApiError, StripeError, TimeoutKind};
@@ -37,10 +38,13 @@ impl Form {
 }
 
 /// What a request needs, shared by `Arc` with the tasks that run it.
+#[derive(Clone)]
 pub(crate) struct Requester {
     pub http: reqwest::Client,
     pub cfg: ClientConfig,
     pub headers: HeaderMap,
+    /// The top-level fields list objects keep (`None`: all), see `fields.rs`.
+    pub keep: Option<std::sync::Arc<[String]>>,
 }
 
 /// A pause shared by every request of one scan: a 429 (Stripe's rate limit) on any of them holds
@@ -92,7 +96,7 @@ impl Requester {
         let r = async {
             let (body, request_id) = self.get(url, backoff).await?;
             let page: ListPage =
-                serde_json::from_slice(&body).map_err(|e| StripeError::BadBody {
+                parse_page(&body, self.keep.as_deref()).map_err(|e| StripeError::BadBody {
                     reason: format!("expected a list object: {e}"),
                     request_id: request_id.clone(),
                 })?;

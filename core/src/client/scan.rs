@@ -6,7 +6,7 @@
 //! it arrives, after the next requests were started, so the caller's work overlaps the network.
 
 use super::concurrent::Slices;
-use super::pages::{PageError, Pager};
+use super::pages::{paging, Pager};
 use super::Client;
 use crate::error::StripeError;
 use crate::plan::ListQuery;
@@ -110,15 +110,4 @@ impl ListScan {
             Mode::Concurrent(s) => s.describe(self.requests),
         }
     }
-}
-
-pub(super) fn paging(e: PageError) -> StripeError {
-    StripeError::BadBody {
-        reason: e.to_string(),
-        request_id: None,
-    }
-}
-
-pub(super) fn created(v: &Value) -> Option<i64> {
-    v.get("created").and_then(Value::as_i64)
 }

@@ -655,3 +655,27 @@ fn an_object_of_another_type_is_an_error_never_a_row() {
         "the key is never shown: {e:?}"
     );
 }
+
+#[test]
+fn a_scan_outputs_and_reads_only_the_columns_the_query_needs() {
+    let mut env = Env::new(generated(150, 1));
+    let plan = env.strings("explain verbose select count(*) from {s}.products");
+    let scan_output: Vec<&String> = plan
+        .iter()
+        .skip_while(|l| !l.contains("Foreign Scan"))
+        .filter(|l| l.trim_start().starts_with("Output:"))
+        .collect();
+    assert!(scan_output.is_empty(), "{plan:?}");
+    // `active` is read for the filter Postgres re-checks, but is not output.
+    let plan = env.strings("explain verbose select name from {s}.products where active");
+    assert!(plan.iter().any(|l| l.trim() == "Output: name"), "{plan:?}");
+    // Narrow scans (fields skipped while parsing) give the same values as whole objects.
+    let narrow = env.strings("select name || active::text from {s}.products order by id");
+    let whole = env.strings("select attrs->>'name' || active::text from {s}.products order by id");
+    assert_eq!(narrow.len(), 150);
+    assert_eq!(narrow, whole);
+    assert_eq!(
+        env.strings("select count(*)::text from {s}.products"),
+        ["150"]
+    );
+}

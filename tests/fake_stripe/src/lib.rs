@@ -34,6 +34,7 @@ pub mod writes;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -117,6 +118,7 @@ impl FakeStripe {
             faults: Mutex::new(faults::Faults::default()),
             holds: Mutex::new(holds::Holds::default()),
             log: Mutex::new(Vec::new()),
+            bytes_sent: AtomicU64::new(0),
             api_keys: config.api_keys,
             catalog: config.catalog,
         });
@@ -163,6 +165,16 @@ impl FakeStripe {
 
     pub fn clear_log(&self) {
         lock(&self.shared.log).clear();
+    }
+
+    /// Bytes written to clients (response heads and bodies, compressed when sent so) since the
+    /// start or the last `clear_bytes_sent`.
+    pub fn bytes_sent(&self) -> u64 {
+        self.shared.bytes_sent.load(Ordering::Relaxed)
+    }
+
+    pub fn clear_bytes_sent(&self) {
+        self.shared.bytes_sent.store(0, Ordering::Relaxed);
     }
 
     /// Replace the fault configuration (counters restart).

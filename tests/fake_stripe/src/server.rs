@@ -1,5 +1,6 @@
 //! Accept loop and per-connection task: keep-alive, fault outcomes, clean shutdown.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::io::AsyncReadExt;
@@ -8,11 +9,14 @@ use tokio::sync::watch;
 
 use crate::faults::Faults;
 use crate::holds::Holds;
-use crate::http::{read_request, write_response, write_truncated};
+use crate::http::{read_request, write_response, write_truncated, Request, Response};
 use crate::log::LogEntry;
 use crate::router::{handle, Outcome};
 use crate::state::State;
 use crate::Catalog;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use std::io::Write;
 
 /// Everything the connections share.
 pub struct Shared {
@@ -21,6 +25,8 @@ pub struct Shared {
     /// Hold rules and the requests they parked.
     pub holds: Mutex<Holds>,
     pub log: Mutex<Vec<LogEntry>>,
+    /// Bytes written to clients, heads and bodies as sent (for the bench's bytes on the wire).
+    pub bytes_sent: AtomicU64,
     pub api_keys: Vec<String>,
     /// The catalog the server started with (what `/__reset` with `{}` restores).
     pub catalog: Catalog,
@@ -57,8 +63,13 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
             _ => return,
         };
         let keep_alive = req.keep_alive;
+        let gzip = accepts_gzip(&req);
         match handle(&shared, req).await {
             Outcome::Reply(resp) => {
+                // As Stripe does: a body is compressed when the client accepts gzip.
+                let resp = if gzip { compress(resp) } else { resp };
+                let size = resp.head_bytes(keep_alive).len() + resp.body.len();
+                shared.bytes_sent.fetch_add(size as u64, Ordering::Relaxed);
                 if write_response(&mut stream, &resp, keep_alive)
                     .await
                     .is_err()
@@ -83,5 +94,28 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) {
                 return;
             }
         }
+    }
+}
+
+/// True when the request's `Accept-Encoding` lists gzip (with a non-zero quality).
+fn accepts_gzip(req: &Request) -> bool {
+    req.header("accept-encoding").is_some_and(|v| {
+        v.split(',').any(|e| {
+            let mut parts = e.split(';').map(str::trim);
+            parts.next().is_some_and(|c| c.eq_ignore_ascii_case("gzip"))
+                && parts.all(|p| p.replace(' ', "") != "q=0")
+        })
+    })
+}
+
+/// The response with a gzip body and `Content-Encoding: gzip` (unchanged when it has no body).
+fn compress(resp: Response) -> Response {
+    if resp.body.is_empty() {
+        return resp;
+    }
+    let mut enc = GzEncoder::new(Vec::new(), Compression::fast());
+    match enc.write_all(&resp.body).and_then(|_| enc.finish()) {
+        Ok(body) => Response { body, ..resp }.header("Content-Encoding", "gzip"),
+        Err(_) => resp,
     }
 }
