@@ -240,7 +240,7 @@ fn forget(srv: Oid) -> Result<bool, Raise> {
 
 #[pgrx::pg_schema]
 mod stripe_fdw {
-    use pgrx::pg_sys::panic::ErrorReportable;
+    use crate::error::OrRaise;
     use pgrx::pg_sys::Oid;
     use pgrx::prelude::*;
     use pgrx::JsonB;
@@ -250,11 +250,7 @@ mod stripe_fdw {
     #[pg_extern(name = "_create_webhook_endpoint")]
     #[search_path(pg_catalog, pg_temp)]
     fn create_webhook_endpoint(server: Oid, url: &str, events: Vec<String>) -> JsonB {
-        JsonB(
-            super::create(server, url, &events)
-                .map_err(super::Raise::into_report)
-                .unwrap_or_report(),
-        )
+        JsonB(super::create(server, url, &events).or_raise())
     }
 
     /// The webhook endpoints of server `server`'s account (USAGE on it needed), newest first.
@@ -276,11 +272,7 @@ mod stripe_fdw {
             name!(livemode, bool),
         ),
     > {
-        TableIterator::new(
-            super::list(server)
-                .map_err(super::Raise::into_report)
-                .unwrap_or_report(),
-        )
+        TableIterator::new(super::list(server).or_raise())
     }
 
     /// Keep only the newest webhook secret of server `server` (the owner only): true when a
@@ -288,8 +280,6 @@ mod stripe_fdw {
     #[pg_extern(name = "_forget_previous_webhook_secret")]
     #[search_path(pg_catalog, pg_temp)]
     fn forget_previous_webhook_secret(server: Oid) -> bool {
-        super::forget(server)
-            .map_err(super::Raise::into_report)
-            .unwrap_or_report()
+        super::forget(server).or_raise()
     }
 }

@@ -269,7 +269,30 @@ impl From<FdwError> for ErrorReport {
     }
 }
 
-/// Raise an error as a Postgres ERROR (unwinding to the nearest `#[pg_guard]`), else the value.
+/// An error on its way to Postgres, built where the SQLSTATE, message and hint are known (boxed:
+/// an ErrorReport is large); `or_raise` raises it.
+pub(crate) struct Raise(Box<ErrorReport>);
+
+impl From<ErrorReport> for Raise {
+    fn from(r: ErrorReport) -> Self {
+        Raise(Box::new(r))
+    }
+}
+
+impl From<FdwError> for Raise {
+    fn from(e: FdwError) -> Self {
+        Raise(Box::new(ErrorReport::from(e)))
+    }
+}
+
+impl Raise {
+    pub(crate) fn into_report(self) -> ErrorReport {
+        *self.0
+    }
+}
+
+/// Raise an error as a Postgres ERROR (unwinding to the nearest `#[pg_guard]`), else the value:
+/// the one way every error of this crate reaches Postgres.
 pub trait OrRaise<T> {
     fn or_raise(self) -> T;
 }
@@ -278,5 +301,12 @@ impl<T> OrRaise<T> for Result<T, FdwError> {
     fn or_raise(self) -> T {
         use pgrx::pg_sys::panic::ErrorReportable;
         self.map_err(ErrorReport::from).unwrap_or_report()
+    }
+}
+
+impl<T> OrRaise<T> for Result<T, Raise> {
+    fn or_raise(self) -> T {
+        use pgrx::pg_sys::panic::ErrorReportable;
+        self.map_err(Raise::into_report).unwrap_or_report()
     }
 }

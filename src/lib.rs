@@ -4,6 +4,7 @@
 //! the FDW callbacks (planner, executor, import), datum conversion, secrets, EXPLAIN, and the SQL
 //! of the cache.
 
+mod analysis;
 mod cells;
 mod endpoint_secret;
 mod endpoints;

@@ -1,7 +1,7 @@
 //! What the query's ORDER BY and LIMIT let a scan do: serve `created DESC` in Stripe's own order,
 //! and shrink the first page.
 
-use crate::planner::Analysis;
+use crate::analysis::Analysis;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::{is_a, PgList};

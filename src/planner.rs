@@ -1,11 +1,12 @@
 //! The planning callbacks: row estimates, the one path, and the plan, whose private data is plain
 //! copyable data (src/plandata.rs) — nothing in a plan points to memory the extension owns.
 
+use crate::analysis::Analysis;
 use crate::error::{FdwError, OrRaise};
 use crate::ordering::{created_desc, query_limit};
 use crate::pgopts::{options_map, table_columns, type_name, DeclaredColumn};
 use crate::plandata::{op_name, CondData, PlanData, TargetData};
-use crate::pushdown::{classify, Pushable};
+use crate::pushdown::classify;
 use crate::{cells, values};
 use pgrx::pg_sys::{self, Oid};
 use pgrx::prelude::*;
@@ -27,18 +28,6 @@ const DEFAULT_ROWS: i64 = 1000;
 /// Remember how many rows a complete unfiltered scan of `relid` returned.
 pub fn seen_rows(relid: Oid, rows: i64) {
     SEEN_ROWS.with(|m| m.borrow_mut().insert(relid.to_u32(), rows));
-}
-
-/// What planning knows about one foreign table scan.
-pub struct Analysis {
-    pub spec: &'static ObjectSpec,
-    pub table: TableOptions,
-    pub startup_cost: f64,
-    pub columns: Vec<DeclaredColumn>,
-    pub pushable: Vec<Pushable>,
-    /// No condition is left for Postgres alone.
-    pub all_pushed: bool,
-    pub limit: Option<(i64, i64)>,
 }
 
 fn unknown_column(table: String, column: String, spec: &ObjectSpec) -> FdwError {

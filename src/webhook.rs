@@ -28,26 +28,7 @@ const MAX_TYPES: usize = 20;
 /// Stripe's page size for events: one request per 100 events.
 const PAGE: u32 = 100;
 
-/// An error on its way to Postgres (boxed: an ErrorReport is large).
-pub(crate) struct Raise(Box<ErrorReport>);
-
-impl From<ErrorReport> for Raise {
-    fn from(r: ErrorReport) -> Self {
-        Raise(Box::new(r))
-    }
-}
-
-impl From<FdwError> for Raise {
-    fn from(e: FdwError) -> Self {
-        Raise(Box::new(ErrorReport::from(e)))
-    }
-}
-
-impl Raise {
-    pub(crate) fn into_report(self) -> ErrorReport {
-        *self.0
-    }
-}
+pub(crate) use crate::error::Raise;
 
 pub(crate) fn report(code: PgSqlErrorCode, message: String, hint: Option<&str>) -> Raise {
     let r = ErrorReport::new(code, message, "stripe_fdw");
@@ -328,7 +309,7 @@ fn list_events(
 /// sql/catchup.sql).
 #[pg_schema]
 mod stripe_fdw {
-    use pgrx::pg_sys::panic::ErrorReportable;
+    use crate::error::OrRaise;
     use pgrx::pg_sys::Oid;
     use pgrx::prelude::*;
     use pgrx::JsonB;
@@ -338,11 +319,7 @@ mod stripe_fdw {
     #[pg_extern(name = "_verify_webhook")]
     #[search_path(pg_catalog, pg_temp)]
     fn verify_webhook(server: Oid, payload: &str, stripe_signature: Option<&str>) -> JsonB {
-        JsonB(
-            super::verify_event(server, payload, stripe_signature)
-                .map_err(super::Raise::into_report)
-                .unwrap_or_report(),
-        )
+        JsonB(super::verify_event(server, payload, stripe_signature).or_raise())
     }
 
     /// Stripe's events of `types` (at most 20), newest first (`ord` 0 is the newest): every one
@@ -366,10 +343,6 @@ mod stripe_fdw {
             name!(object, Option<JsonB>),
         ),
     > {
-        TableIterator::new(
-            super::list_events(server, since, newest_only, &types)
-                .map_err(super::Raise::into_report)
-                .unwrap_or_report(),
-        )
+        TableIterator::new(super::list_events(server, since, newest_only, &types).or_raise())
     }
 }
