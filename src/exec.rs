@@ -176,7 +176,8 @@ unsafe fn conditions(
                     && (*(expr as *mut pg_sys::Param)).paramkind
                         == pg_sys::ParamKind::PARAM_EXTERN);
             if safe_only && !known_now {
-                unknown += 1;
+                // Only a condition Stripe can filter by is sent once its value is known.
+                unknown += usize::from(c.filtered);
                 continue;
             }
             let Some(eval) = (*state).evalfunc else {

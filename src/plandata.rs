@@ -12,12 +12,16 @@ use serde::{Deserialize, Serialize};
 use std::ffi::{CStr, CString};
 use stripe_fdw_core::plan::Op;
 
-/// One pushed condition; its value is `fdw_exprs[i]` for the i-th condition.
+/// One condition the planner found pushable, as the plan keeps it; its value is `fdw_exprs[i]`
+/// for the i-th condition.
 #[derive(Serialize, Deserialize, Debug, Clone)]
 pub struct CondData {
     pub column: String,
-    pub op: String,
+    pub op: Op,
     pub array: bool,
+    /// The object has a Stripe filter for this column and operator (else Postgres alone checks
+    /// it, and the condition only bounds what the scan may skip).
+    pub filtered: bool,
 }
 
 /// A column the scan fills: its attribute number, Stripe column name and declared type.
@@ -37,29 +41,6 @@ pub struct PlanData {
     pub limit: Option<(i64, i64)>,
     /// Rows come in Stripe's list order (`created` descending) and the planner relies on it.
     pub ordered: bool,
-}
-
-pub fn op_name(op: Op) -> &'static str {
-    match op {
-        Op::Eq => "=",
-        Op::Lt => "<",
-        Op::Le => "<=",
-        Op::Gt => ">",
-        Op::Ge => ">=",
-        Op::Like => "~~",
-    }
-}
-
-pub fn op_from_name(name: &str) -> Option<Op> {
-    Some(match name {
-        "=" => Op::Eq,
-        "<" => Op::Lt,
-        "<=" => Op::Le,
-        ">" => Op::Gt,
-        ">=" => Op::Ge,
-        "~~" => Op::Like,
-        _ => return None,
-    })
 }
 
 impl PlanData {

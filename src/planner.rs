@@ -5,7 +5,7 @@ use crate::analysis::Analysis;
 use crate::error::{FdwError, OrRaise};
 use crate::ordering::{created_desc, query_limit};
 use crate::pgopts::{options_map, table_columns, type_name, DeclaredColumn};
-use crate::plandata::{op_name, CondData, PlanData, TargetData};
+use crate::plandata::{PlanData, TargetData};
 use crate::pushdown::classify;
 use crate::{cells, values};
 use pgrx::pg_sys::{self, Oid};
@@ -116,14 +116,7 @@ unsafe fn const_plan(a: &Analysis) -> Plan {
     let conds: Vec<_> = a
         .pushable
         .iter()
-        .filter_map(|p| {
-            let data = CondData {
-                column: p.column.clone(),
-                op: op_name(p.op).to_string(),
-                array: p.array,
-            };
-            values::cond(&data, unsafe { values::const_value(p.value, p.array) })
-        })
+        .filter_map(|p| values::cond(&p.data(), unsafe { values::const_value(p.value, p.array) }))
         .collect();
     plan(a.spec, &conds, a.limit)
 }
@@ -325,11 +318,7 @@ pub unsafe extern "C-unwind" fn get_plan(
             .iter()
             .map(|p| {
                 exprs.push(p.value);
-                CondData {
-                    column: p.column.clone(),
-                    op: op_name(p.op).to_string(),
-                    array: p.array,
-                }
+                p.data()
             })
             .collect();
         let data = PlanData {

@@ -20,6 +20,18 @@ pub struct Pushable {
     pub filtered: bool,
 }
 
+impl Pushable {
+    /// The condition as the plan keeps it (its value goes to the plan's `fdw_exprs`).
+    pub fn data(&self) -> crate::plandata::CondData {
+        crate::plandata::CondData {
+            column: self.column.clone(),
+            op: self.op,
+            array: self.array,
+            filtered: self.filtered,
+        }
+    }
+}
+
 /// The pushable conditions among `clauses` (a list of `RestrictInfo`), and whether every clause is
 /// one of them (then no condition is left for Postgres alone, and LIMIT may shrink a page).
 ///

@@ -1,7 +1,7 @@
 //! The values of pushed conditions: constants and parameters, evaluated when a scan starts, as the
 //! planner's scalars. A NULL, or a type Stripe cannot compare, is not pushed (Postgres filters).
 
-use crate::plandata::{op_from_name, CondData};
+use crate::plandata::CondData;
 use pgrx::datum::{FromDatum, Timestamp, TimestampWithTimeZone};
 use pgrx::pg_sys::{self, Datum, Oid};
 use stripe_fdw_core::plan::{Cond, Scalar};
@@ -54,14 +54,13 @@ pub unsafe fn array(datum: Datum, isnull: bool, oid: Oid) -> Option<Vec<Scalar>>
 
 /// A condition with its evaluated value, or None when it cannot be pushed with this value.
 pub fn cond(c: &CondData, value: Option<Vec<Scalar>>) -> Option<Cond> {
-    let op = op_from_name(&c.op)?;
     let values = value?;
     if !c.array && values.len() != 1 {
         return None;
     }
     Some(Cond {
         column: c.column.clone(),
-        op,
+        op: c.op,
         values,
     })
 }

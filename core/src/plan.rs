@@ -24,7 +24,8 @@ pub enum Scalar {
     Time(i64),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A comparison Stripe can do, as the planner pushes it (serialised into the plan as is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     Eq,
     Lt,
