@@ -51,7 +51,10 @@ pub unsafe fn created_desc(
     baserel: *mut pg_sys::RelOptInfo,
 ) -> *mut pg_sys::List {
     unsafe {
-        if a.pushable.iter().any(|p| p.array || p.column == "id") {
+        if a.pushable
+            .iter()
+            .any(|p| p.cond.array || p.cond.column == "id")
+        {
             return std::ptr::null_mut();
         }
         let keys = PgList::<pg_sys::PathKey>::from_pg((*root).query_pathkeys);

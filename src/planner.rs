@@ -116,7 +116,11 @@ unsafe fn const_plan(a: &Analysis) -> Plan {
     let conds: Vec<_> = a
         .pushable
         .iter()
-        .filter_map(|p| values::cond(&p.data(), unsafe { values::const_value(p.value, p.array) }))
+        .filter_map(|p| {
+            values::cond(&p.cond, unsafe {
+                values::const_value(p.value, p.cond.array)
+            })
+        })
         .collect();
     plan(a.spec, &conds, a.limit)
 }
@@ -318,7 +322,7 @@ pub unsafe extern "C-unwind" fn get_plan(
             .iter()
             .map(|p| {
                 exprs.push(p.value);
-                p.data()
+                p.cond.clone()
             })
             .collect();
         let data = PlanData {

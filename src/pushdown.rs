@@ -3,6 +3,7 @@
 //! column on one side (the operator commuted when it is on the right) and, on the other, a value
 //! known when the scan starts (a constant, a parameter, or a stable expression over those). Everything else is left to Postgres, which re-checks every condition.
 
+use crate::plandata::CondData;
 use pgrx::pg_sys::{self, Oid};
 use pgrx::{is_a, PgList};
 use std::ffi::CStr;
@@ -11,23 +12,23 @@ use stripe_fdw_core::spec::ObjectSpec;
 
 /// A condition Stripe may take: `column op value`, or `column = ANY(value)` when `array`.
 pub struct Pushable {
-    pub column: String,
-    pub op: Op,
-    /// A `Const`, a `Param` or a stable expression of them; evaluated when the scan starts.
+    /// The condition as the plan keeps it (src/plandata.rs): the one plan-time form.
+    pub cond: CondData,
+    /// A `Const`, a `Param` or a stable expression of them; evaluated when the scan starts (the
+    /// plan's `fdw_exprs`).
     pub value: *mut pg_sys::Node,
-    pub array: bool,
-    /// True when the object has a Stripe filter for this column and operator.
-    pub filtered: bool,
 }
 
 impl Pushable {
-    /// The condition as the plan keeps it (its value goes to the plan's `fdw_exprs`).
-    pub fn data(&self) -> crate::plandata::CondData {
-        crate::plandata::CondData {
-            column: self.column.clone(),
-            op: self.op,
-            array: self.array,
-            filtered: self.filtered,
+    fn new(column: String, op: Op, value: *mut pg_sys::Node, array: bool) -> Pushable {
+        Pushable {
+            cond: CondData {
+                column,
+                op,
+                array,
+                filtered: false,
+            },
+            value,
         }
     }
 }
@@ -55,8 +56,8 @@ pub unsafe fn classify(
         let clause = unsafe { (*rinfo).clause } as *mut pg_sys::Node;
         match unsafe { pushable(clause, relid, columns) } {
             Some(mut p) => {
-                p.filtered = has_filter(spec, &p.column, p.op, p.array);
-                all &= p.filtered;
+                p.cond.filtered = has_filter(spec, &p.cond.column, p.cond.op, p.cond.array);
+                all &= p.cond.filtered;
                 out.push(p);
             }
             None => all = false,
@@ -214,13 +215,7 @@ unsafe fn pushable(
             }
             let column = own_column(stripped, relid, columns)?;
             let konst = pg_sys::makeBoolConst(value, false);
-            Some(Pushable {
-                column,
-                op: Op::Eq,
-                value: konst,
-                array: false,
-                filtered: false,
-            })
+            Some(Pushable::new(column, Op::Eq, konst, false))
         };
         if is_a(clause, pg_sys::NodeTag::T_Var) {
             return bool_column(clause, true);
@@ -243,22 +238,10 @@ unsafe fn pushable(
             let op = stripe_op(&name, left, right)?;
             let (l, r) = (args.get_ptr(0)?, args.get_ptr(1)?);
             if let (Some(column), Some(value)) = (own_column(l, relid, columns), value_node(r)) {
-                return Some(Pushable {
-                    column,
-                    op,
-                    value,
-                    array: false,
-                    filtered: false,
-                });
+                return Some(Pushable::new(column, op, value, false));
             }
             if let (Some(value), Some(column)) = (value_node(l), own_column(r, relid, columns)) {
-                return Some(Pushable {
-                    column,
-                    op: commute(op)?,
-                    value,
-                    array: false,
-                    filtered: false,
-                });
+                return Some(Pushable::new(column, commute(op)?, value, false));
             }
             return None;
         }
@@ -274,13 +257,7 @@ unsafe fn pushable(
             }
             let column = own_column(args.get_ptr(0)?, relid, columns)?;
             let value = value_node(args.get_ptr(1)?)?;
-            return Some(Pushable {
-                column,
-                op: Op::Eq,
-                value,
-                array: true,
-                filtered: false,
-            });
+            return Some(Pushable::new(column, Op::Eq, value, true));
         }
         None
     }
