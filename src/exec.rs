@@ -369,8 +369,12 @@ pub unsafe extern "C-unwind" fn explain(
         property(c"Stripe Request", &text);
         match &s.split {
             Some(split) if (*es).analyze => property(c"Stripe Scan", split),
-            _ if list && (s.data.ordered || s.opts.max_concurrency <= 1) => {
+            // Newest first only when the plan is one list query (batches are each newest first).
+            _ if list && s.data.ordered => {
                 property(c"Stripe Scan", "one page at a time, newest first")
+            }
+            _ if list && s.opts.max_concurrency <= 1 => {
+                property(c"Stripe Scan", "one page at a time")
             }
             // Slices need Stripe's created filter: without it the list is paged one page at a time.
             _ if list

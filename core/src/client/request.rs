@@ -255,19 +255,29 @@ impl Requester {
         if resp.content_length().is_some_and(|n| n > cap) {
             return Err(AttemptError::TooLarge { request_id });
         }
+        let ok = (200..300).contains(&status);
+        let headers = resp.headers().clone();
         let mut body = Vec::with_capacity(resp.content_length().unwrap_or(0).min(cap) as usize);
-        while let Some(chunk) = resp.chunk().await.map_err(AttemptError::Http)? {
+        loop {
+            let chunk = match resp.chunk().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                // An error answer whose body cannot be read (not gzip as it says, cut off) is
+                // still that answer: its status decides, not a network failure to retry.
+                Err(_) if !ok => break,
+                Err(e) => return Err(AttemptError::Http(e)),
+            };
             if body.len() as u64 + chunk.len() as u64 > cap {
                 return Err(AttemptError::TooLarge { request_id });
             }
             body.extend_from_slice(&chunk);
         }
-        if (200..300).contains(&status) {
+        if ok {
             Ok((body, request_id))
         } else {
             Err(AttemptError::Status {
                 status,
-                headers: resp.headers().clone(),
+                headers,
                 body,
             })
         }

@@ -249,3 +249,43 @@ fn the_columns_api_version_is_sent_unless_the_account_default_is_asked_for() {
     env.exec("alter server {server} options (add api_version 'account')");
     assert_eq!(version(&mut env), None);
 }
+
+/// An error answer whose body cannot be decoded (it says gzip and is not) is still that answer:
+/// its status is the error, not a network failure, and it is not retried.
+#[test]
+fn an_error_answer_with_an_undecodable_body_is_that_status_not_a_connection_failure() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = listener.local_addr().expect("its address").port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut stream = stream;
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = b"this is not gzip";
+            let _ = stream.write_all(
+                format!(
+                    "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                )
+                .as_bytes(),
+            );
+            let _ = stream.write_all(body);
+        }
+    });
+    let mut env = Env::with(Catalog::Demo, "max_retries '2'", DEFAULT_API_KEY);
+    env.exec(&format!(
+        "alter server {{server}} options (set api_url 'http://127.0.0.1:{port}/v1')"
+    ));
+    let e = env.error("select count(*) from {s}.customers");
+    assert!(e.all_text().contains("400"), "{e:?}");
+    assert!(!e.message.contains("could not talk to Stripe"), "{e:?}");
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a 400 is not retried"
+    );
+}
