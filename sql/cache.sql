@@ -27,7 +27,7 @@ create table stripe_fdw.cache_registry (
     marked_at      timestamptz,                -- last mark_cache_stale()
     unique (cache_schema, cache_name)
 );
--- Every refresh of a cache as it ended: a success (the rows it stored) or a failure (its error).
+-- Every refresh of a cache as it ended: a success, or a failure (its error).
 -- Insert only: recording a refresh, which may happen in a transaction the caller keeps open
 -- (BEGIN; REFRESH ...; more work; COMMIT), never locks a row a webhook marking the cache stale
 -- needs, nor waits for one. The last success, and the last failure after it, are what
@@ -37,7 +37,6 @@ create table stripe_fdw.cache_refreshes (
     object    text not null,           -- the cache (cache_registry.object)
     started   timestamptz not null,
     finished  timestamptz not null,
-    row_count bigint,                  -- a success: the rows it stored
     error     text                     -- a failure: its message
 );
 create index cache_refreshes_object on stripe_fdw.cache_refreshes (object, seq);

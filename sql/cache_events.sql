@@ -19,7 +19,8 @@ end
 $$;
 
 -- A REFRESH of a cache succeeded: record when it began, when it ended (ANALYZE included: fresh
--- statistics keep the catalog view's per-product lookups on the index) and the rows it holds.
+-- statistics keep the catalog view's per-product lookups on the index). cache_status counts the
+-- rows when it is read, so nothing here scans the view.
 -- That clears its last error and its stale mark, unless the mark came in after the REFRESH began
 -- (the read may have missed that change): cache_status derives both. SECURITY DEFINER: a member
 -- of the cache's owner may refresh it too, and row-level security shows a cache's rows only to
@@ -35,7 +36,6 @@ declare
     cmd record;
     o   text;
     t0  timestamptz;
-    n   bigint;
     s   bigint;
 begin
     t0 := coalesce(nullif(pg_catalog.current_setting('stripe_fdw_engine.refresh_started', true), '')::timestamp
@@ -54,9 +54,8 @@ begin
         continue when not found
                    or not (select c.relispopulated from pg_catalog.pg_class c where c.oid = cmd.objid);
         execute pg_catalog.format('analyze %s', cmd.objid::regclass);
-        execute pg_catalog.format('select pg_catalog.count(*) from %s', cmd.objid::regclass) into n;
-        insert into stripe_fdw.cache_refreshes (object, started, finished, row_count)
-        values (o, t0, pg_catalog.clock_timestamp(), n)
+        insert into stripe_fdw.cache_refreshes (object, started, finished)
+        values (o, t0, pg_catalog.clock_timestamp())
         returning seq into s;
         delete from stripe_fdw.cache_refreshes x where x.object = o and x.seq < s;
     end loop;

@@ -51,20 +51,20 @@ as $$
 $$;
 
 -- What is known of each cache the caller may see, from cache_refreshes: its last success (when it
--- began, how long it took, the rows it stored), the last failure after it, and since when it is
+-- began, how long it took), the last failure after it, and since when it is
 -- stale: a mark_cache_stale() at or after the last success began (one before it was read by it).
 create function stripe_fdw._cache_state()
-returns table (object text, refreshed_at timestamptz, duration interval, refreshed_rows bigint,
+returns table (object text, refreshed_at timestamptz, duration interval,
                last_error text, last_error_at timestamptz, stale_since timestamptz)
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select r.object, s.started, s.finished - s.started, s.row_count, f.error, f.finished,
+    select r.object, s.started, s.finished - s.started, f.error, f.finished,
            case when r.marked_at >= coalesce(s.started, '-infinity') then
                 case when r.stale_since >= coalesce(s.started, '-infinity') then r.stale_since else r.marked_at end
            end
       from stripe_fdw.cache_registry r
-      left join lateral (select x.seq, x.started, x.finished, x.row_count from stripe_fdw.cache_refreshes x
+      left join lateral (select x.seq, x.started, x.finished from stripe_fdw.cache_refreshes x
                           where x.object = r.object and x.error is null order by x.seq desc limit 1) s on true
       left join lateral (select x.error, x.finished from stripe_fdw.cache_refreshes x
                           where x.object = r.object and x.error is not null and x.seq > coalesce(s.seq, 0)
