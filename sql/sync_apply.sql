@@ -260,16 +260,26 @@ $$;
 -- What _sync_write would change in a staged target (all ids): its key as text, and added (staged,
 -- not in the target), removed (in the target, not staged) or changed (both, a column differs).
 -- sync_drift() and cache_drift().
--- The condition (over the staged row s) under which a row cannot be mapped: a NOT NULL column of
--- the target would be null. null when the target has no such column. See _sync_unmapped.
+-- The columns step s writes that the target declares NOT NULL (the key aside): a staged row with
+-- null in one of them cannot be mapped. See _sync_unmapped.
+create function stripe_fdw._sync_notnull(s stripe_fdw._sync_step) returns text[]
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(pg_catalog.array_agg(c ->> 'col'), '{}')
+      from pg_catalog.jsonb_array_elements(s.spec) c
+      join pg_catalog.pg_attribute a on a.attrelid = s.target and a.attname = c ->> 'col'
+     where a.attnotnull and not (c ->> 'is_key')::bool
+$$;
+
+-- The condition (over the staged row s) under which a row cannot be mapped; 'false' when the
+-- target has no such column.
 create function stripe_fdw._sync_unmapped_cond(s stripe_fdw._sync_step) returns text
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select pg_catalog.string_agg(pg_catalog.format('s.%I is null', c ->> 'col'), ' or ')
-      from pg_catalog.jsonb_array_elements(s.spec) c
-      join pg_catalog.pg_attribute a on a.attrelid = s.target and a.attname = c ->> 'col'
-     where a.attnotnull and not (c ->> 'is_key')::bool
+    select coalesce(pg_catalog.string_agg(pg_catalog.format('s.%I is null', c), ' or '), 'false')
+      from pg_catalog.unnest(stripe_fdw._sync_notnull(s)) c
 $$;
 
 create function stripe_fdw._sync_diff(p_step stripe_fdw._sync_step)
@@ -280,7 +290,7 @@ as $$
 declare
     key_s text := stripe_fdw._key_expr(p_step.key_col, p_step.key_field, 's');
     key_t text := stripe_fdw._key_expr(p_step.key_col, p_step.key_field, 't');
-    unm   text := coalesce(stripe_fdw._sync_unmapped_cond(p_step), 'false');
+    unm   text := stripe_fdw._sync_unmapped_cond(p_step);
 begin
     -- unmapped: Stripe has it, and a write would leave it as it is (it cannot be mapped).
     return query execute format($q$

@@ -144,20 +144,19 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    cond  text := stripe_fdw._sync_unmapped_cond(s);
+    cols  text[] := stripe_fdw._sync_notnull(s);
     which text;
 begin
-    select 'pg_catalog.concat_ws('', '', ' || pg_catalog.string_agg(
-               format('case when s.%I is null then %L end', c ->> 'col', c ->> 'col'), ', ') || ')'
-      into which
-      from pg_catalog.jsonb_array_elements(s.spec) c
-      join pg_catalog.pg_attribute a on a.attrelid = s.target and a.attname = c ->> 'col'
-     where a.attnotnull and not (c ->> 'is_key')::bool;
     n := 0;
     reasons := '{}';
-    if cond is null then
+    if pg_catalog.cardinality(cols) = 0 then
         return;
     end if;
+    -- The names of the columns that are null, for the reason.
+    select 'pg_catalog.concat_ws('', '', '
+           || pg_catalog.string_agg(format('case when s.%I is null then %L end', c, c), ', ') || ')'
+      into which
+      from pg_catalog.unnest(cols) c;
     execute format($q$
         with u as (
             update pg_temp.%1$I a set act = 'unmapped'
@@ -167,7 +166,8 @@ begin
         select pg_catalog.count(*),
                coalesce((pg_catalog.array_agg(pg_catalog.format('%%s: %%s would be null', u.k, u.cols) order by u.k))[1:5], '{}')
           from u$q$,
-        p_act, s.map, stripe_fdw._key_expr(s.key_col, s.key_field, 's'), cond, which) into n, reasons;
+        p_act, s.map, stripe_fdw._key_expr(s.key_col, s.key_field, 's'), stripe_fdw._sync_unmapped_cond(s), which)
+      into n, reasons;
 end
 $$;
 

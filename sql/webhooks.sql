@@ -451,6 +451,19 @@ begin
 end
 $$;
 
+-- Write staged steps for a delivery or a catch-up (under the write lock): the rows written (n),
+-- and the rows left as they are because they cannot be mapped (unmapped, with the first reasons).
+create function stripe_fdw._write_counted(p_steps stripe_fdw._sync_step[],
+                                          out n bigint, out unmapped bigint, out reasons text[])
+language sql volatile
+set search_path = pg_catalog, pg_temp
+as $$
+    with w as (select * from stripe_fdw._sync_write(p_steps, 'webhook'))
+    select coalesce((select pg_catalog.sum(w.inserted + w.updated + w.deleted) from w), 0)::bigint,
+           coalesce((select pg_catalog.sum(w.unmapped) from w), 0)::bigint,
+           array(select r from w, pg_catalog.unnest(w.unmapped_reasons) r)
+$$;
+
 -- Write what _read_objects read (under the write lock) and mark the caches of p_object stale.
 -- Rows that reference a parent their table does not hold yet (a subscription's new price, whose
 -- price.created is not delivered yet) bring it: the parents the rows name (_staged_parents) are
@@ -472,11 +485,7 @@ begin
     perform stripe_fdw._write_lock();
     if pg_catalog.cardinality(p_steps) > 0 then
         begin
-            with w as (select * from stripe_fdw._sync_write(p_steps, 'webhook'))
-            select coalesce((select pg_catalog.sum(w.inserted + w.updated + w.deleted) from w), 0),
-                   coalesce((select pg_catalog.sum(w.unmapped) from w), 0),
-                   array(select r from w, pg_catalog.unnest(w.unmapped_reasons) r)
-              into n, unmapped, reasons;
+            select w.n, w.unmapped, w.reasons into n, unmapped, reasons from stripe_fdw._write_counted(p_steps) w;
         exception when foreign_key_violation then
             if p_depth >= 4 or not exists (select from stripe_fdw._staged_parents(srv, p_steps)) then
                 raise;
@@ -487,11 +496,10 @@ begin
                 unmapped := unmapped + got.unmapped;
                 reasons := reasons || got.reasons;
             end loop;
-            with w as (select * from stripe_fdw._sync_write(p_steps, 'webhook'))
-            select n + coalesce((select pg_catalog.sum(w.inserted + w.updated + w.deleted) from w), 0),
-                   unmapped + coalesce((select pg_catalog.sum(w.unmapped) from w), 0),
-                   reasons || array(select r from w, pg_catalog.unnest(w.unmapped_reasons) r)
-              into n, unmapped, reasons;
+            got := stripe_fdw._write_counted(p_steps);
+            n := n + got.n;
+            unmapped := unmapped + got.unmapped;
+            reasons := reasons || got.reasons;
         end;
         perform stripe_fdw._sync_unstage(p_steps);
     end if;
