@@ -33,6 +33,15 @@ fn run(cmd: &mut Command) {
     );
 }
 
+/// The first column of every row of `sql` on another database's connection.
+fn column<T: for<'a> postgres::types::FromSql<'a>>(db: &mut postgres::Client, sql: &str) -> Vec<T> {
+    db.query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)))
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 /// The statement after "Run: " in a cache_status hint.
 fn fix_in(hint: &str) -> String {
     hint.split("Run: ")
@@ -238,37 +247,19 @@ fn a_dump_restored_while_stripe_is_reachable_has_its_caches_refreshed_by_the_res
             .args(["--single-transaction", "--exit-on-error", "-d", &dst])
             .arg(&file));
         let mut db = connect_to(&dst);
-        let names: Vec<String> = db
-            .query("select name from stripe_cache.catalog", &[])
-            .expect("catalog")
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let names: Vec<String> = column(&mut db, "select name from stripe_cache.catalog");
         assert_eq!(names, vec!["Hobby", "Pro", "Team", "After Dump"]);
-        let ok: Vec<String> = db
-            .query(
-                "select object || '=' || row_count from stripe_fdw.cache_status
-                  where populated and hint is null and refreshed_at > now() - interval '1 minute' order by object",
-                &[],
-            )
-            .expect("cache_status")
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let ok: Vec<String> = column(&mut db, "select object || '=' || row_count from stripe_fdw.cache_status
+                  where populated and hint is null and refreshed_at > now() - interval '1 minute' order by object");
         assert_eq!(
             ok.len(),
             2,
             "both refreshed by the restore and recorded: {ok:?}"
         );
-        let got: Vec<String> = db
-            .query(
-                "select id || ':' || name from public.products order by id",
-                &[],
-            )
-            .expect("synced table")
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let got: Vec<String> = column(
+            &mut db,
+            "select id || ':' || name from public.products order by id",
+        );
         assert_eq!(got, synced, "the synced table as dumped");
     });
 }
@@ -338,15 +329,10 @@ fn a_dump_restored_while_stripe_is_down_says_the_caches_are_unpopulated_and_keep
             .expect("health")
             .get(0);
         assert_eq!(unhealthy, 2);
-        let got: Vec<String> = db
-            .query(
-                "select id || ':' || name from public.products order by id",
-                &[],
-            )
-            .expect("synced table")
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let got: Vec<String> = column(
+            &mut db,
+            "select id || ':' || name from public.products order by id",
+        );
         assert_eq!(got, synced, "the synced table restores whole");
 
         // Stripe is back (here at a new address): the hint's statement, or one refresh_cache().
@@ -375,12 +361,8 @@ fn a_dump_restored_while_stripe_is_down_says_the_caches_are_unpopulated_and_keep
             .arg(&list)
             .arg(&file));
         let mut db2 = connect_to(&dst2);
-        let populated: Vec<bool> = db2
-            .query("select populated from stripe_fdw.cache_status", &[])
-            .expect("cache_status")
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
+        let populated: Vec<bool> =
+            column(&mut db2, "select populated from stripe_fdw.cache_status");
         assert_eq!(populated, vec![false, false]);
     });
     let _ = std::fs::remove_file(&list);

@@ -102,14 +102,28 @@ fn app() -> Env {
     env
 }
 
-/// A user signs up, and the app's createOrRetrieveCustomer makes their Stripe customer and maps
-/// it in public.customers. Returns (user id, customer id).
-fn signed_up(env: &mut Env, email: &str) -> (String, String) {
-    let user: String = env.query(&format!(
+/// A user signs up (Supabase Auth's row, which the starter's trigger copies to public.users).
+fn user(env: &mut Env, email: &str) -> String {
+    env.query(&format!(
         "insert into auth.users (id, email, raw_user_meta_data)
          values (gen_random_uuid(), '{email}', '{{\"full_name\": \"A User\"}}') returning id::text"
     ))[0]
-        .get(0);
+        .get(0)
+}
+
+/// A subscription made in Stripe for `customer` to `price` (not through checkout); its id.
+fn subscribed(env: &Env, customer: &str, price: &str) -> String {
+    create(
+        env,
+        "/subscriptions",
+        &format!("customer={customer}&items[0][price]={price}"),
+    )
+}
+
+/// A user signs up, and the app's createOrRetrieveCustomer makes their Stripe customer and maps
+/// it in public.customers. Returns (user id, customer id).
+fn signed_up(env: &mut Env, email: &str) -> (String, String) {
+    let user = user(env, email);
     let customer = create(
         env,
         "/customers",
@@ -277,11 +291,7 @@ fn a_customer_the_app_does_not_know_is_skipped_and_counted_and_a_downtime_is_cau
     let stranger = create(&env, "/customers", "email=stranger@example.com");
     let monthly = price_named(&mut env, "Hobby monthly");
     let before = env.fake.events().len();
-    let sub = create(
-        &env,
-        "/subscriptions",
-        &format!("customer={stranger}&items[0][price]={monthly}"),
-    );
+    let sub = subscribed(&env, &stranger, &monthly);
     let answers = deliver_since(&mut env, before);
     let created = answers
         .iter()
@@ -314,10 +324,7 @@ fn a_customer_the_app_does_not_know_is_skipped_and_counted_and_a_downtime_is_cau
 
     // The app maps the customer later (the user signs up with that email): the next event, or
     // sync, brings the subscription in.
-    let user: String = env.query(
-        "insert into auth.users (id, email) values (gen_random_uuid(), 'stranger@example.com') returning id::text",
-    )[0]
-        .get(0);
+    let user = user(&mut env, "stranger@example.com");
     env.exec(&format!(
         "insert into public.customers values ('{user}', '{stranger}'); call stripe_fdw.sync();"
     ));
@@ -407,15 +414,8 @@ fn an_ambiguous_user_id_is_an_error_naming_the_subscription() {
     let mut env = app();
     let (_, customer) = signed_up(&mut env, "shared@example.com");
     let monthly = price_named(&mut env, "Team monthly");
-    let sub = create(
-        &env,
-        "/subscriptions",
-        &format!("customer={customer}&items[0][price]={monthly}"),
-    );
-    let other: String = env.query(
-        "insert into auth.users (id, email) values (gen_random_uuid(), 'twin@example.com') returning id::text",
-    )[0]
-        .get(0);
+    let sub = subscribed(&env, &customer, &monthly);
+    let other = user(&mut env, "twin@example.com");
     env.exec(&format!(
         "insert into public.customers values ('{other}', '{customer}')"
     ));
@@ -443,11 +443,7 @@ fn a_cancel_delivered_while_a_full_sync_reads_is_not_undone() {
     let mut env = app();
     let (user, customer) = signed_up(&mut env, "racer@example.com");
     let monthly = price_named(&mut env, "Pro monthly");
-    let sub = create(
-        &env,
-        "/subscriptions",
-        &format!("customer={customer}&items[0][price]={monthly}"),
-    );
+    let sub = subscribed(&env, &customer, &monthly);
     env.exec("call stripe_fdw.sync()");
     assert_eq!(row(&mut env, &sub).map(|r| r.1), Some("active".to_string()));
 
