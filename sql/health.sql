@@ -2,7 +2,7 @@
 -- failing, with the reason and the figures behind it. `select * from stripe_fdw.health where
 -- status <> 'ok'` is the monitoring query (docs/monitoring.md). It reads only what the engine
 -- already records (registries, event cursor, the record of events): no second bookkeeping.
--- Needs sql/sync_run.sql, sql/cache_refresh.sql, sql/catchup.sql.
+-- Needs sql/sync_run.sql, sql/cache_refresh.sql, sql/catchup.sql, sql/json_worker.sql.
 
 -- The schedule health measures against: schedule_refresh's intervals, or its defaults.
 create function stripe_fdw._health_schedule(out every interval, out reconcile_every interval)
@@ -11,6 +11,17 @@ set search_path = pg_catalog, pg_temp
 as $$
     select coalesce((select s.every from stripe_fdw.schedule_state s), interval '5 minutes'),
            coalesce((select s.reconcile_every from stripe_fdw.schedule_state s), interval '1 day')
+$$;
+
+-- How to sync a target of source p_source by hand: sync(), or the Edge Function's worker for a
+-- source it feeds (sql/json_worker.sql).
+create function stripe_fdw._sync_how(p_source regclass) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select case when stripe_fdw._is_json_source(p_source)
+                then 'run the stripe-sync Edge Function''s worker (POST .../stripe-sync/worker), or let its pg_cron job run it'
+                else 'call stripe_fdw.sync();' end
 $$;
 
 -- Each row's status and reason: the first problem that holds, in the order listed (each problem
@@ -29,7 +40,7 @@ syncs as (
                 (1, s.last_error is not null and (s.synced_at is null or s.last_error_at >= s.synced_at),
                  'failing', 'the last sync failed: ' || s.last_error),
                 (2, s.skipped is not null, 'warning', 'skipped: ' || s.skipped),
-                (3, s.synced_at is null, 'warning', 'never synced: call stripe_fdw.sync();'),
+                (3, s.synced_at is null, 'warning', 'never synced: ' || stripe_fdw._sync_how(s.source)),
                 (4, s.synced_at < pg_catalog.now() - (sched.reconcile_every + sched.every), 'warning',
                  pg_catalog.format('the last full sync is %s old, more than the schedule allows (%s): is the pg_cron job running?',
                                    pg_catalog.date_trunc('second', s.age), sched.reconcile_every + sched.every)),
@@ -58,16 +69,21 @@ caches as (
            where v.hit order by v.o limit 1) p on true
 ),
 servers as (
-    select fs.srvname::text as name, x.*, e.server as cursor, e.event_id, e.event_created, e.last_error
-      from pg_catalog.pg_foreign_server fs
+    select n.name, n.json, x.*, e.server as cursor, e.event_id, e.event_created, e.last_error
+      from (select fs.srvname::text as name, false as json
+              from pg_catalog.pg_foreign_server fs
+             where fs.oid = any(stripe_fdw._fed_servers())
+               and pg_catalog.has_server_privilege(fs.oid, 'usage')
+            union all
+            -- The accounts an Edge Function reads (sql/sources.sql) that feed a target of this role.
+            select a.server, true from stripe_fdw.accounts a
+             where pg_catalog.cardinality(stripe_fdw._json_objects(a.server)) > 0) n
       cross join lateral (
           select pg_catalog.count(*) filter (where w.via = 'catch_up' and w.action = 'applied'
                                                and w.received_at > pg_catalog.now() - interval '1 day') as missed,
                  pg_catalog.max(w.received_at) filter (where w.via = 'webhook') as last_webhook
-            from stripe_fdw.webhook_events w where w.server = fs.srvname) x
-      left join stripe_fdw.event_cursor e on e.server = fs.srvname
-     where fs.oid = any(stripe_fdw._fed_servers())
-       and pg_catalog.has_server_privilege(fs.oid, 'usage')
+            from stripe_fdw.webhook_events w where w.server = n.name) x
+      left join stripe_fdw.event_cursor e on e.server = n.name
 ),
 srv as (
     select 'server'::text, s.name, coalesce(p.status, 'ok'), p.reason,
@@ -78,7 +94,9 @@ srv as (
           select v.status, v.reason
             from (values
                 (1, s.last_error is not null, 'failing', 'the last catch_up failed: ' || s.last_error),
-                (2, s.cursor is null, 'warning', 'catch_up has no starting point: call stripe_fdw.sync();'),
+                (2, s.cursor is null, 'warning', 'catch_up has no starting point: '
+                                                 || case when s.json then 'run the stripe-sync Edge Function''s worker (a full sync records it)'
+                                                         else 'call stripe_fdw.sync();' end),
                 (3, s.missed > 0, 'warning',
                  pg_catalog.format('webhooks are being missed: in the last day catch_up applied %s event(s) no webhook delivered', s.missed)),
                 -- The newest event Stripe had at the last catch_up or sync is old, and no webhook came since it.

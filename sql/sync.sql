@@ -156,10 +156,11 @@ begin
             using errcode = '42809',
                   hint = 'The target is a table of your own (e.g. public.products); the source is the stripe_fdw foreign table (e.g. stripe.products).';
     end if;
-    if p_source is null or not stripe_fdw._is_stripe_table(p_source) then
+    if p_source is null or not (stripe_fdw._is_stripe_table(p_source) or stripe_fdw._is_json_source(p_source)) then
         raise exception 'stripe_fdw: the sync source % is not a stripe_fdw foreign table', p_source
             using errcode = '42809',
-                  hint = 'Import the tables first: import foreign schema stripe from server <server> into stripe; then use e.g. ''stripe.products''.';
+                  hint = 'Import the tables first: import foreign schema stripe from server <server> into stripe; then use e.g. ''stripe.products''. '
+                         || 'Without the extension''s library (hosted Supabase): select stripe_fdw.create_sources(); (docs/hosted-supabase.md).';
     end if;
     if not stripe_fdw._has_column(p_source, 'id') then
         raise exception 'stripe_fdw: the sync source % has no id column', p_source

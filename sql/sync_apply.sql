@@ -29,8 +29,11 @@ create type stripe_fdw._sync_step as (
     ids       text[],  -- the ids read; null: all of them (a full read)
     read_from bigint,  -- read_clock before the read
     read_to   bigint,  -- read_clock after it
-    cond      text     -- the registration's source_filter: a row it does not hold for is not
+    cond      text,    -- the registration's source_filter: a row it does not hold for is not
                        -- staged, as if Stripe had not got it (null: every row)
+    fed       text     -- null: read from the source relation (a foreign table), which can be read
+                       -- again; else the Stripe object whose JSON was handed over (sql/json_apply.sql):
+                       -- ids to read again go back to whoever read it
 );
 
 -- Drop a staging table of this session, if it is there (no NOTICE when it is not).
@@ -94,12 +97,16 @@ $$;
 -- Stage one target: read p_source's rows (the ids p_ids, or all when null) mapped by p_cols (rows
 -- of _sync_columns, as JSON) into a temporary table keyed by p_key_col / p_key_field, and stamp
 -- the read with read_clock ticks taken around it. Only the source columns the mapping uses are
--- read. p_diagnose: when a value does not fit, read the rows again to name it (a mapping can fail
+-- read. Or, when p_objects is given, the rows are Stripe's JSON objects of p_object read elsewhere
+-- between ticks p_read_from and p_read_to (null: now) (sql/json_apply.sql), each made a row of
+-- p_source's type as the foreign table would give it (_object_row): the same mapping and stamps. p_diagnose: when a value does not fit, read the rows again to name it (a mapping can fail
 -- so; a copy cannot, and raises the error as it is). p_cond: the registration's source_filter.
 -- Takes no lock on the target.
 create function stripe_fdw._sync_stage_one(p_target regclass, p_source regclass, p_cols jsonb,
                                            p_key_col text, p_key_field text, p_ids text[],
-                                           p_depth int, p_diagnose bool, p_cond text default null)
+                                           p_depth int, p_diagnose bool, p_cond text default null,
+                                           p_objects jsonb default null, p_object text default null,
+                                           p_read_from bigint default null, p_read_to bigint default null)
 returns stripe_fdw._sync_step
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -109,6 +116,8 @@ declare
     step stripe_fdw._sync_step;
     sel  text;
     filt text;
+    rows text;     -- what the rows are read from (alias s)
+    none text;     -- the same, empty (to make the staging table)
     n    bigint;
     st   text;
     msg  text;
@@ -124,7 +133,8 @@ begin
     step.key_field := p_key_field;
     step.ids := p_ids;
     step.cond := p_cond;
-    step.read_from := stripe_fdw._read_tick();
+    step.fed := case when p_objects is not null then p_object end;
+    step.read_from := coalesce(case when p_objects is not null then p_read_from end, stripe_fdw._read_tick());
     -- Named by the read, so a read again of some ids (sql/sync_write.sql) stages beside the first.
     step.src := 'stripe_fdw_sync_src_' || p_source::oid::text || '_' || step.read_from::text;
     step.map := 'stripe_fdw_sync_map_' || p_target::oid::text || '_' || step.read_from::text;
@@ -143,11 +153,27 @@ begin
                  when p_key_field is not null then format('where %s operator(pg_catalog.=) any($1)', stripe_fdw._key_expr(p_key_col, p_key_field, 's'))
                  else 'where s.id operator(pg_catalog.=) any($1)' end
             || case when p_cond is null then '' else format(' and coalesce((%s)::pg_catalog.bool, false)', p_cond) end;
+    if p_objects is null and p_ids is not null and stripe_fdw._is_wrappers_table(p_source) then
+        -- Supabase Wrappers pushes down only a lone `id = '...'`: one retrieve per id, each
+        -- scan with its own constant (an `= any` would list every object).
+        rows := coalesce('(' || (select pg_catalog.string_agg(format('select * from %s x where x.id operator(pg_catalog.=) %L', p_source, i), ' union all ')
+                                   from pg_catalog.unnest(p_ids) i) || ')',
+                         format('(select * from %s x where false)', p_source));
+        none := p_source::text;
+    elsif p_objects is null then
+        rows := p_source::text;
+        none := rows;
+    else
+        rows := format('(select r.* from pg_catalog.jsonb_array_elements($2) o
+                          cross join lateral pg_catalog.jsonb_populate_record(null::%s, stripe_fdw._object_row(%L, o.value)) r)',
+                       p_source, p_object);
+        none := format('(select (pg_catalog.jsonb_populate_record(null::%s, null)).*)', p_source);
+    end if;
     -- Stripe is read here, only the columns the mapping uses (the planner passes them down).
-    execute format('create temp table %I on commit drop as select %s from %s s with no data', step.map, sel, p_source);
+    execute format('create temp table %I on commit drop as select %s from %s s with no data', step.map, sel, none);
     begin
-        execute format('insert into pg_temp.%I select %s from %s s %s', step.map, sel, p_source, filt)
-            using p_ids;
+        execute format('insert into pg_temp.%I select %s from %s s %s', step.map, sel, rows, filt)
+            using p_ids, p_objects;
         get diagnostics n = row_count;
     exception when others then
         get stacked diagnostics st = returned_sqlstate, msg = message_text, det = pg_exception_detail, hnt = pg_exception_hint;
@@ -156,11 +182,11 @@ begin
         end if;
         -- A value that does not fit: read the rows again to name it.
         execute format('create temp table %I (like %s) on commit drop', step.src, p_source);
-        execute format('insert into pg_temp.%I select * from %s s %s', step.src, p_source, filt)
-            using p_ids;
+        execute format('insert into pg_temp.%I select * from %s s %s', step.src, rows, filt)
+            using p_ids, p_objects;
         perform stripe_fdw._sync_bad_value(p_target, step.src, p_cols, st, msg, det, hnt);
     end;
-    step.read_to := stripe_fdw._read_tick();
+    step.read_to := coalesce(case when p_objects is not null then p_read_to end, stripe_fdw._read_tick());
     step.staged := n;
     if p_key_col is not null then
         execute format('create unique index on pg_temp.%I (%s)', step.map, stripe_fdw._key_expr(p_key_col, p_key_field));
@@ -171,11 +197,14 @@ end
 $$;
 
 -- The registered targets' door: stage p_targets (sync_registry), each mapped by its columns
--- (_sync_columns checks the mapping first). Read children first (prices before products): Stripe
+-- (_sync_columns checks the mapping first), read from their sources, or from p_objects (Stripe's
+-- JSON of p_object, read elsewhere between ticks p_read_from and p_read_to). Read children first (prices before products): Stripe
 -- refuses to delete a product that has prices, so every product a price read names is still
 -- there when the products are read after it, and the write (parents first) finds it. Returned
 -- parents first. Temporary tables, dropped by _sync_unstage (and at commit in any case).
-create function stripe_fdw._sync_stage(p_targets regclass[], p_ids text[])
+create function stripe_fdw._sync_stage(p_targets regclass[], p_ids text[], p_objects jsonb default null,
+                                       p_object text default null, p_read_from bigint default null,
+                                       p_read_to bigint default null)
 returns setof stripe_fdw._sync_step
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -186,6 +215,10 @@ declare
     kc    text;
     i     int;
     steps stripe_fdw._sync_step[] := '{}';
+    objs  jsonb;
+    obj   text;
+    rfrom bigint;
+    rto   bigint;
 begin
     for g in
         with recursive fk as (
@@ -212,7 +245,24 @@ begin
         select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c)) into cols
           from stripe_fdw._sync_columns(g.target, g.source, g.columns) c;
         select c ->> 'col' into kc from pg_catalog.jsonb_array_elements(cols) c where (c ->> 'is_key')::bool;
-        steps := stripe_fdw._sync_stage_one(g.target, g.source, cols, kc, null, p_ids, g.depth, true, g.source_filter) || steps;
+        objs := p_objects;
+        obj := p_object;
+        rfrom := p_read_from;
+        rto := p_read_to;
+        if objs is null and stripe_fdw._is_json_source(g.source) then
+            -- Fed as JSON: a full read is the snapshot the worker finished (sql/json_worker.sql);
+            -- without one, a source the database can read (Supabase Wrappers' table) is read.
+            select x.objects, x.object, x.read_from, x.read_to into objs, obj, rfrom, rto
+              from stripe_fdw._snapshot(g.source, p_ids) x;
+            if objs is null and not stripe_fdw._readable(g.source) then
+                raise exception 'stripe_fdw: % is fed by the stripe-sync Edge Function (account "%"): the database cannot read Stripe for it',
+                                g.source, (select i.server from stripe_fdw._source_info(g.source) i)
+                    using errcode = '55000',
+                          hint = 'Run the function''s worker (POST .../stripe-sync/worker), or select stripe_fdw.request_sync(); and let its schedule run it.';
+            end if;
+        end if;
+        steps := stripe_fdw._sync_stage_one(g.target, g.source, cols, kc, null, p_ids, g.depth, true, g.source_filter,
+                                            objs, obj, rfrom, rto) || steps;
     end loop;
     for i in 1 .. coalesce(pg_catalog.cardinality(steps), 0) loop
         return next steps[i];

@@ -166,11 +166,15 @@ begin
 end
 $$;
 
+-- The targets sync() reads: those of foreign tables, its own or Supabase Wrappers' (a target the
+-- stripe-sync Edge Function feeds from a table is synced by its worker, sql/json_worker.sql;
+-- named alone, an error says so).
 create function stripe_fdw._sync_target_list(p_target regclass) returns regclass[]
 language sql volatile
 set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(pg_catalog.array_agg(t.target), '{}') from stripe_fdw._usable_targets(p_target) t
+     where p_target is not null or not stripe_fdw._is_json_source(t.source) or stripe_fdw._readable(t.source)
 $$;
 
 -- Sync one target or all (null), record the outcome, COMMIT when the context allows it, and hand

@@ -373,6 +373,15 @@ begin
             if s.ids is not null then
                 conf := coalesce(conf, '{}') || stripe_fdw._sync_blockers(s, acts[i]);
             end if;
+            if coalesce(pg_catalog.cardinality(conf), 0) > 0 and s.fed is not null then
+                -- Read elsewhere (sql/json_apply.sql): whoever read them reads them again, now
+                -- that this transaction holds the lock, and hands them over first.
+                raise exception 'stripe_fdw: % ids of % must be read from Stripe again: another writer read them at the same time',
+                                pg_catalog.cardinality(conf), s.target
+                    using errcode = '40001',
+                          detail = pg_catalog.jsonb_build_object('object', s.fed, 'ids', pg_catalog.to_jsonb(conf))::text,
+                          hint = 'Read those ids again (read_tick() first), apply them with stripe_fdw.apply_objects(), then call again, in this transaction.';
+            end if;
             if coalesce(pg_catalog.cardinality(conf), 0) > 0 then
                 -- Read them again now: under the lock, this read began after every committed one.
                 doing := format('reading again %s ids of %s that another writer changed', pg_catalog.cardinality(conf), s.target);

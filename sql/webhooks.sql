@@ -104,6 +104,14 @@ as $$
                     where stripe_fdw._acts_for(r.owner) and r.source_object = p_object and ft.ftserver = srv)
 $$;
 
+-- A foreign server's name.
+create function stripe_fdw._srvname(srv oid) returns text
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select fs.srvname::text from pg_catalog.pg_foreign_server fs where fs.oid = srv
+$$;
+
 -- A field of an object that is an id: the string, or the id of the expanded object.
 create function stripe_fdw._id_in(obj jsonb, field text) returns text
 language sql immutable
@@ -415,9 +423,10 @@ end
 $$;
 
 -- The parents the rows of p_steps reference through a single-column foreign key to another sync
--- target fed by server srv (a subscription's price, a price's product): that target's Stripe
--- object (its source's `object` option) and the ids, from the rows as read (not the event's copy).
-create function stripe_fdw._staged_parents(srv oid, p_steps stripe_fdw._sync_step[])
+-- target fed by the same server (p_server: a foreign server's or an account's name): a
+-- subscription's price, a price's product. That target's Stripe object (its source's) and the
+-- ids, from the rows as read (not the event's copy).
+create function stripe_fdw._staged_parents(p_server text, p_steps stripe_fdw._sync_step[])
 returns table (object text, ids text[])
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -429,14 +438,13 @@ declare
 begin
     foreach s in array coalesce(p_steps, '{}') loop
         for fk in
-            select a.attname::text as col,
-                   (select pg_catalog.substr(o, 8) from pg_catalog.unnest(ft.ftoptions) o where o like 'object=%' limit 1) as obj
+            select a.attname::text as col, i.object as obj
               from pg_catalog.pg_constraint c
               join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = c.conkey[1]
               join stripe_fdw._sync_targets() t on t.target::oid = c.confrelid
-              join pg_catalog.pg_foreign_table ft on ft.ftrelid = t.source
+              cross join lateral stripe_fdw._source_info(t.source) i
              where c.conrelid = s.target::oid and c.contype = 'f' and pg_catalog.cardinality(c.conkey) = 1
-               and c.confrelid <> c.conrelid and ft.ftserver = srv
+               and c.confrelid <> c.conrelid and i.server = p_server
                and exists (select from pg_catalog.jsonb_array_elements(s.spec) x where x ->> 'col' = a.attname::text)
         loop
             execute format('select pg_catalog.array_agg(distinct (s.%1$I)::pg_catalog.text) filter (where s.%1$I is not null) from pg_temp.%2$I s',
@@ -487,10 +495,10 @@ begin
         begin
             select w.n, w.unmapped, w.reasons into n, unmapped, reasons from stripe_fdw._write_counted(p_steps) w;
         exception when foreign_key_violation then
-            if p_depth >= 4 or not exists (select from stripe_fdw._staged_parents(srv, p_steps)) then
+            if p_depth >= 4 or not exists (select from stripe_fdw._staged_parents(stripe_fdw._srvname(srv), p_steps)) then
                 raise;
             end if;
-            for p in select * from stripe_fdw._staged_parents(srv, p_steps) loop
+            for p in select * from stripe_fdw._staged_parents(stripe_fdw._srvname(srv), p_steps) loop
                 got := stripe_fdw._write_objects(srv, p.object, stripe_fdw._read_objects(srv, p.object, p.ids), p_depth + 1);
                 n := n + got.n;
                 unmapped := unmapped + got.unmapped;

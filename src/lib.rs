@@ -79,6 +79,26 @@ pgrx::extension_sql_file!(
     requires = ["sync_run"]
 );
 pgrx::extension_sql_file!(
+    "../sql/sources.sql",
+    name = "sources",
+    requires = ["sync"]
+);
+pgrx::extension_sql_file!(
+    "../sql/json_apply.sql",
+    name = "json_apply",
+    requires = ["sources", "webhooks"]
+);
+pgrx::extension_sql_file!(
+    "../sql/json_webhooks.sql",
+    name = "json_webhooks",
+    requires = ["json_apply"]
+);
+pgrx::extension_sql_file!(
+    "../sql/json_worker.sql",
+    name = "json_worker",
+    requires = ["json_webhooks", "sync_run"]
+);
+pgrx::extension_sql_file!(
     "../sql/catchup.sql",
     name = "catchup",
     requires = ["webhooks"]
@@ -91,7 +111,7 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/health.sql",
     name = "health",
-    requires = ["sync_run", "cache_refresh", "catchup"]
+    requires = ["sync_run", "cache_refresh", "catchup", "json_worker"]
 );
 pgrx::extension_sql_file!(
     "../sql/admin.sql",
@@ -101,6 +121,7 @@ pgrx::extension_sql_file!(
         "cache_refresh",
         "cache_catalog",
         "catchup",
-        "health"
+        "health",
+        "json_worker"
     ]
 );

@@ -101,35 +101,64 @@ pub fn product_id(env: &mut Env, name: &str) -> String {
     .remove(0)
 }
 
-/// The starter's products and prices as rows of text, ordered by id: from Stripe (live, mapped as
-/// the recipe maps them) and from the synced tables.
-pub fn live_and_synced(env: &mut Env) -> [Vec<String>; 4] {
-    let product = "format('%s|%s|%s|%s|%s|%s', id, active, name, description, {image}, metadata)";
-    let price = "format('%s|%s|%s|%s|%s|%s|%s|%s|%s', id, {product}, active, unit_amount, currency, type, {interval}, {count}, {trial})";
-    let live_products = env.strings(&format!(
+/// One starter product as a row of text (`{image}`: the image column or expression).
+const PRODUCT_ROW: &str = "format('%s|%s|%s|%s|%s|%s', id, active, name, description, {image}, metadata)";
+/// One starter price as a row of text.
+const PRICE_ROW: &str = "format('%s|%s|%s|%s|%s|%s|%s|%s|%s', id, {product}, active, unit_amount, currency, type, {interval}, {count}, {trial})";
+
+/// Stripe's products and prices (the foreign tables of `env`, read live), mapped as the recipe
+/// maps them, as rows of text ordered by id.
+pub fn live_rows(env: &mut Env) -> [Vec<String>; 2] {
+    let products = env.strings(&format!(
         "select {} from {{s}}.products order by id",
-        product.replace("{image}", "images[1]")
+        PRODUCT_ROW.replace("{image}", "images[1]")
     ));
-    let synced_products = env.strings(&format!(
-        "select {} from public.products order by id",
-        product.replace("{image}", "image")
-    ));
-    let live_prices = env.strings(&format!(
+    let prices = env.strings(&format!(
         "select {} from {{s}}.prices order by id",
-        price
+        PRICE_ROW
             .replace("{product}", "product")
             .replace("{interval}", "recurring_interval")
             .replace("{count}", "recurring_interval_count")
             .replace("{trial}", "coalesce(trial_period_days, 0)")
     ));
-    let synced_prices = env.strings(&format!(
-        "select {} from public.prices order by id",
-        price
-            .replace("{product}", "product_id")
-            .replace("{interval}", "interval")
-            .replace("{count}", "interval_count")
-            .replace("{trial}", "trial_period_days")
-    ));
+    [products, prices]
+}
+
+/// The starter's `public.products` and `public.prices` of database `db`, in the same form.
+pub fn synced_rows(db: &mut postgres::Client) -> [Vec<String>; 2] {
+    let rows = |db: &mut postgres::Client, sql: String| -> Vec<String> {
+        db.query(sql.as_str(), &[])
+            .unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)))
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    };
+    let products = rows(
+        db,
+        format!(
+            "select {} from public.products order by id",
+            PRODUCT_ROW.replace("{image}", "image")
+        ),
+    );
+    let prices = rows(
+        db,
+        format!(
+            "select {} from public.prices order by id",
+            PRICE_ROW
+                .replace("{product}", "product_id")
+                .replace("{interval}", "interval")
+                .replace("{count}", "interval_count")
+                .replace("{trial}", "trial_period_days")
+        ),
+    );
+    [products, prices]
+}
+
+/// The starter's products and prices as rows of text, ordered by id: from Stripe (live, mapped as
+/// the recipe maps them) and from the synced tables.
+pub fn live_and_synced(env: &mut Env) -> [Vec<String>; 4] {
+    let [live_products, live_prices] = live_rows(env);
+    let [synced_products, synced_prices] = synced_rows(&mut env.db);
     [live_products, synced_products, live_prices, synced_prices]
 }
 
