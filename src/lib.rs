@@ -48,6 +48,12 @@ pgrx::extension_sql_file!(
 );
 pgrx::extension_sql_file!("../sql/cache_checks.sql", name = "cache_checks", finalize);
 pgrx::extension_sql_file!("../sql/sync.sql", name = "sync", requires = ["cache"]);
+// Webhook signatures verified in SQL with pgcrypto (for the SQL-only build; nothing from the .so).
+pgrx::extension_sql_file!(
+    "../sql/webhook_sig.sql",
+    name = "webhook_sig",
+    requires = ["sync"]
+);
 pgrx::extension_sql_file!(
     "../sql/sync_apply.sql",
     name = "sync_apply",
