@@ -97,7 +97,7 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/json_webhooks.sql",
     name = "json_webhooks",
-    requires = ["json_apply"]
+    requires = ["json_apply", "webhook_sig"]
 );
 pgrx::extension_sql_file!(
     "../sql/json_worker.sql",
