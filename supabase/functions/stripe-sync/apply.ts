@@ -14,7 +14,8 @@ export interface ReadRequest {
 /** What a read hands over: `{"object", "read_from", "objects", "gone"}`. */
 export interface Read {
   object: string;
-  read_from: string;
+  /** The tick as a JSON number (a string only if it were beyond 2^53). */
+  read_from: number | string;
   objects: unknown[];
   gone: string[];
 }
@@ -42,7 +43,13 @@ export async function readAll(tx: db.Db, stripe: Stripe, reqs: ReadRequest[]): P
   for (const r of reqs) {
     const readFrom = await db.readTick(tx);
     const got = await readIds(stripe, r.object, r.ids);
-    out.push({ object: r.object, read_from: readFrom, objects: got.objects, gone: got.gone });
+    const tick = Number(readFrom);
+    out.push({
+      object: r.object,
+      read_from: Number.isSafeInteger(tick) ? tick : readFrom,
+      objects: got.objects,
+      gone: got.gone,
+    });
   }
   return out;
 }
