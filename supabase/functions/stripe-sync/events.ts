@@ -30,11 +30,11 @@ export async function eventsAfter(
   stripe: Stripe,
   types: readonly string[],
   createdGte: number | null,
-  after: string | null,
+  after: string,
 ): Promise<ListPage> {
   const params = typeParams(types);
   if (createdGte !== null) params.push(["created[gte]", String(createdGte)]);
-  if (after !== null) params.push(["ending_before", after]);
+  params.push(["ending_before", after]);
   params.push(["limit", "100"]);
   return await stripe.listPage("events", params);
 }

@@ -403,6 +403,7 @@ Deno.test({
         served.pop();
         const all = logs.join("\n");
         assert.ok(all.includes('"route":"webhook"'), "the failures above were logged");
+        assert.ok(all.includes('"action":"applied"'), "and what was applied");
         for (const s of [FAKE_KEY, SECRET, ...secretsSeen]) {
           assert.ok(!all.includes(s), "a secret in the logs");
         }

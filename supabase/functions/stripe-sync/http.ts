@@ -74,6 +74,11 @@ export function describeError(
   return { error: "unknown", message: s(String(e)) };
 }
 
+/** One JSON log line on stdout: what a route did (never a payload or a secret). */
+export function logInfo(route: string, info: Record<string, unknown>): void {
+  console.log(JSON.stringify({ route, ...info }));
+}
+
 /** One JSON log line on stderr (the function's logs). */
 export function logError(route: string, info: Record<string, unknown>): void {
   console.error(JSON.stringify({ route, ...info }));

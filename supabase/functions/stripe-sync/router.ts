@@ -6,7 +6,7 @@ import { bearerMatches } from "./auth.ts";
 import { ConfigError } from "./config.ts";
 import { type Ctx, makeContext } from "./context.ts";
 import { setup } from "./endpoint.ts";
-import { describeError, json, logError } from "./http.ts";
+import { describeError, json, logError, logInfo } from "./http.ts";
 import { webhook } from "./webhook.ts";
 import { type Run, work } from "./worker.ts";
 
@@ -21,6 +21,8 @@ async function worker(ctx: Ctx): Promise<Response> {
   };
   try {
     await work(ctx, run);
+    const { server, stopped, requests, retries, rows } = run;
+    logInfo("worker", { server, stopped, steps: run.steps.length, requests, retries, rows });
     return json(200, run);
   } catch (e) {
     run.requests = ctx.stripe.requests;

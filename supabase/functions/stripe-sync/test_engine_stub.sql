@@ -119,7 +119,9 @@ end $$;
 
 create function stripe_fdw.catch_up_apply(server text, events jsonb, reads jsonb) returns jsonb
 language plpgsql as $$
-declare newest jsonb := (select e from jsonb_array_elements(events) e order by (e->>'created')::bigint desc, e->>'id' desc limit 1);
+-- The new cursor is the first event: Stripe's order is newest first, and events of one second are
+-- ordered only by it (created ties).
+declare newest jsonb := events->0;
 begin
   perform stub.call('catch_up_apply', jsonb_build_object('n', jsonb_array_length(events), 'reads', reads));
   if newest is not null then

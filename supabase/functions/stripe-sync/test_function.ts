@@ -4,7 +4,7 @@
 export interface Served {
   /** Base URL: + /webhook, /worker, /setup. */
   url: string;
-  /** Stop it; its stderr (the function's log lines). */
+  /** Stop it; what it wrote on stdout and stderr (the function's log lines). */
   stop(): Promise<string>;
 }
 
@@ -27,7 +27,11 @@ export async function serveFunction(env: Record<string, string>): Promise<Served
   const m = /^listening on (http:\/\/\S+)/.exec(seen);
   if (!m) throw new Error(`unexpected first line from run-function: ${seen}`);
   const drained = (async () => {
-    while (!(await reader.read()).done) { /* drain */ }
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      seen += value;
+    }
   })();
   return {
     url: m[1],
@@ -35,7 +39,7 @@ export async function serveFunction(env: Record<string, string>): Promise<Served
       child.kill("SIGTERM");
       await child.status;
       await drained;
-      return await stderr;
+      return seen + (await stderr);
     },
   };
 }

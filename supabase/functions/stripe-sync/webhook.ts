@@ -6,7 +6,15 @@
 import { readAll, readRequests, settle } from "./apply.ts";
 import type { Ctx } from "./context.ts";
 import * as db from "./db.ts";
-import { BodyTooLarge, describeError, json, logError, readText, sqlState } from "./http.ts";
+import {
+  BodyTooLarge,
+  describeError,
+  json,
+  logError,
+  logInfo,
+  readText,
+  sqlState,
+} from "./http.ts";
 
 /** Larger than any event Stripe sends; a bound on what an unauthenticated caller can make us hold. */
 const MAX_BODY = 1 << 20;
@@ -39,6 +47,8 @@ export async function webhook(req: Request, ctx: Ctx): Promise<Response> {
         () => db.webhookApply(tx, payload, signature, reads, server),
       );
     });
+    const { event, type, action, rows } = answer;
+    logInfo("webhook", { event, type, action, rows, requests: stripe.requests });
     return json(200, answer);
   } catch (e) {
     if (sqlState(e) === "28000") {

@@ -99,7 +99,8 @@ export async function work(ctx: Ctx, run: Run): Promise<void> {
           if (typeof v !== "number") throw new Error("worker_plan's created_gte is not a number");
           return v;
         });
-        const after = optional(plan.after, (v) => str(v, "after"));
+        // Without a cursor there is no "newer than": the engine must start with sync_start.
+        const after = str(plan.after, "after");
         let page;
         try {
           page = await eventsAfter(stripe, types, createdGte, after);
@@ -110,6 +111,7 @@ export async function work(ctx: Ctx, run: Run): Promise<void> {
           step.answer = { full_sync: `Stripe no longer has event ${after}, the last one applied` };
           break;
         }
+        // As Stripe sent them, newest first: within one second that order is the only one.
         const events = page.data;
         step.answer = await sql.begin(async (tx) => {
           const planned = await db.catchUpPlan(tx, server, events);
