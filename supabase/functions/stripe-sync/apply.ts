@@ -11,14 +11,20 @@ export interface ReadRequest {
   ids: string[];
 }
 
-/** What a read hands over: `{"object", "read_from", "objects", "gone"}`. */
+/** What a read hands over: `{"object", "read_from", "read_to", "objects", "gone"}`. */
 export interface Read {
   object: string;
-  /** The tick as a JSON number (a string only if it were beyond 2^53). */
+  /** The ticks around the read, as JSON numbers (strings only if they were beyond 2^53). */
   read_from: number | string;
+  read_to: number | string;
   objects: unknown[];
   gone: string[];
 }
+
+const tickJson = (t: string): number | string => {
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : t;
+};
 
 /** Rounds of `read_again` one call may take before the run gives up (each round rereads). */
 const MAX_ROUNDS = 8;
@@ -37,16 +43,17 @@ export function readRequests(v: unknown, what: string): ReadRequest[] {
   return (v as ReadRequest[]).map((r) => ({ object: r.object, ids: r.ids }));
 }
 
-/** Read every request from Stripe, parents first as listed, each after its own read_tick(). */
+/** Read every request from Stripe, parents first as listed, each between two read_tick()s. */
 export async function readAll(tx: db.Db, stripe: Stripe, reqs: ReadRequest[]): Promise<Read[]> {
   const out: Read[] = [];
   for (const r of reqs) {
     const readFrom = await db.readTick(tx);
     const got = await readIds(stripe, r.object, r.ids);
-    const tick = Number(readFrom);
+    const readTo = await db.readTick(tx);
     out.push({
       object: r.object,
-      read_from: Number.isSafeInteger(tick) ? tick : readFrom,
+      read_from: tickJson(readFrom),
+      read_to: tickJson(readTo),
       objects: got.objects,
       gone: got.gone,
     });
@@ -73,11 +80,12 @@ export async function settle(
     for (const r of readRequests(answer.read_again, "read_again")) {
       const readFrom = await db.readTick(tx);
       const got = await readIds(stripe, r.object, r.ids);
+      const readTo = await db.readTick(tx);
       await settle(
         tx,
         stripe,
         server,
-        () => db.applyObjects(tx, server, r.object, readFrom, got.objects, got.gone),
+        () => db.applyObjects(tx, server, r.object, readFrom, readTo, got.objects, got.gone),
         depth + 1,
       );
     }

@@ -55,23 +55,26 @@ async function one(rows: Promise<postgres.Row[]>, fn: string): Promise<Answer> {
   return answer(r[0]?.r, fn);
 }
 
-/** `read_tick()`: the tick taken just before a read's first request (bigint, kept as text). */
+/** `read_tick()`: a tick of the engine's clock, taken just before a read's first request and just
+ * after its last answer (bigint, kept as text). */
 export async function readTick(db: Db): Promise<string> {
   const [row] = await db`select stripe_fdw.read_tick()::text as r`;
   if (typeof row?.r !== "string") throw new Error("stripe_fdw.read_tick() answered no tick");
   return row.r;
 }
 
+/** `apply_objects`: a read of some ids made between the ticks `readFrom` and `readTo`. */
 export function applyObjects(
   db: Db,
   server: string,
   object: string,
   readFrom: string,
+  readTo: string,
   objects: unknown[],
   gone: string[],
 ): Promise<Answer> {
   return one(
-    db`select stripe_fdw.apply_objects(${server}, ${object}, ${readFrom}::bigint, ${
+    db`select stripe_fdw.apply_objects(${server}, ${object}, ${readFrom}::bigint, ${readTo}::bigint, ${
       json(db, objects)
     }::jsonb, ${gone}::text[]) as r`,
     "apply_objects",
@@ -112,9 +115,18 @@ export function syncStart(db: Db, server: string, readFrom: string, newest: unkn
   );
 }
 
-export function syncPage(db: Db, server: string, object: string, page: unknown): Promise<Answer> {
+/** `sync_page`: one page of the full read `run` (worker_plan's run: its read_from tick). */
+export function syncPage(
+  db: Db,
+  server: string,
+  object: string,
+  page: unknown,
+  run: string,
+): Promise<Answer> {
   return one(
-    db`select stripe_fdw.sync_page(${server}, ${object}, ${json(db, page)}::jsonb) as r`,
+    db`select stripe_fdw.sync_page(${server}, ${object}, ${
+      json(db, page)
+    }::jsonb, ${run}::bigint) as r`,
     "sync_page",
   );
 }

@@ -207,8 +207,8 @@ Deno.test({
         await fresh({ products: 250, prices_per_product: 1 });
         await setState("plans", [
           { do: "sync_start", types: ["product.created", "price.created"] },
-          { do: "sync_page", object: "products", starting_after: null },
-          { do: "sync_page", object: "prices", starting_after: null },
+          { do: "sync_page", object: "products", starting_after: null, run: 1 },
+          { do: "sync_page", object: "prices", starting_after: null, run: 1 },
           { do: "sync_finish" },
         ]);
         await setState("read_again", [{ object: "products", ids: ["prod_x"] }]);
@@ -253,7 +253,12 @@ Deno.test({
           const small = await serveFunction({ ...env, STRIPE_SYNC_MAX_REQUESTS: "2" });
           served.push(small);
           await fresh({ products: 250, prices_per_product: 1 });
-          await setState("plans", [{ do: "sync_page", object: "products", starting_after: null }]);
+          await setState("plans", [{
+            do: "sync_page",
+            object: "products",
+            starting_after: null,
+            run: 1,
+          }]);
           const first = await post(small.url + "/worker", "", bearer);
           assert.equal(first.status, 200, first.text);
           assert.equal(first.json.stopped, "max_requests");
@@ -338,8 +343,8 @@ Deno.test({
         async () => {
           await fresh();
           await setState("plans", [
-            { do: "sync_page", object: "prices", starting_after: null },
-            { do: "sync_page", object: "products", starting_after: null },
+            { do: "sync_page", object: "prices", starting_after: null, run: 1 },
+            { do: "sync_page", object: "products", starting_after: null, run: 1 },
           ]);
           await fake.faults([{
             kind: "status",

@@ -63,7 +63,7 @@ begin
                from jsonb_array_elements(reads) r));
 end $$;
 
-create function stripe_fdw.apply_objects(server text, object text, read_from bigint, objects jsonb, gone text[] default '{}')
+create function stripe_fdw.apply_objects(server text, object text, read_from bigint, read_to bigint, objects jsonb, gone text[] default '{}')
 returns jsonb language plpgsql as $$
 begin
   perform stub.call('apply_objects', jsonb_build_object('server', server, 'object', object,
@@ -88,14 +88,14 @@ begin
   return '{"started": true}';
 end $$;
 
-create function stripe_fdw.sync_page(server text, object text, page jsonb) returns jsonb
+create function stripe_fdw.sync_page(server text, object text, page jsonb, run bigint) returns jsonb
 language plpgsql as $$
 declare n int := jsonb_array_length(page->'data');
 begin
   perform stub.call('sync_page', jsonb_build_object('object', object, 'n', n, 'has_more', page->'has_more'));
   if (page->>'has_more')::bool then
     perform stub.push_plan(jsonb_build_object('do', 'sync_page', 'object', object,
-      'starting_after', page->'data'->(n - 1)->'id'));
+      'starting_after', page->'data'->(n - 1)->'id', 'run', run));
   end if;
   return jsonb_build_object('rows', n);
 end $$;

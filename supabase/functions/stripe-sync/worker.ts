@@ -8,6 +8,7 @@ import type { Ctx } from "./context.ts";
 import * as db from "./db.ts";
 import { StripeError } from "./errors.ts";
 import { eventsAfter, newestEvent } from "./events.ts";
+import { sqlState } from "./http.ts";
 import { listPage } from "./reads.ts";
 
 export interface Step {
@@ -84,8 +85,19 @@ export async function work(ctx: Ctx, run: Run): Promise<void> {
       case "sync_page": {
         step.object = str(plan.object, "object");
         const after = optional(plan.starting_after, (v) => str(v, "starting_after"));
+        const run = plan.run;
+        if (typeof run !== "number" && typeof run !== "string") {
+          throw new Error("worker_plan's run is not a tick");
+        }
         const page = await listPage(stripe, step.object, after);
-        step.answer = await db.syncPage(sql, server, step.object, page);
+        try {
+          step.answer = await db.syncPage(sql, server, step.object, page, String(run));
+        } catch (e) {
+          // Another run started the full read over meanwhile: this page may be older than it.
+          // Not stored; worker_plan says where the new read is.
+          if (sqlState(e) !== "55000") throw e;
+          step.answer = { superseded: true };
+        }
         break;
       }
       case "sync_finish":
