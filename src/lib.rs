@@ -13,7 +13,6 @@ mod exec;
 mod import;
 mod isolate;
 mod jsonb;
-mod objects_sql;
 mod ordering;
 mod pgopts;
 mod plandata;
@@ -30,7 +29,10 @@ mod webhook;
 
 pgrx::pg_module_magic!();
 
-pgrx::extension_sql_file!("../sql/cache.sql", name = "cache");
+// The objects and their columns, generated from core/src/objects (core/src/objects_sql_gen.rs):
+// the SQL the rest reads them through (create_cache checks objects with _object_names, _listable).
+pgrx::extension_sql_file!("../sql/objects.sql", name = "objects");
+pgrx::extension_sql_file!("../sql/cache.sql", name = "cache", requires = ["objects"]);
 pgrx::extension_sql_file!(
     "../sql/cache_catalog.sql",
     name = "cache_catalog",

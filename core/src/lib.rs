@@ -7,6 +7,7 @@
 pub mod client;
 pub mod error;
 pub mod objects;
+pub mod objects_sql_gen;
 pub mod options;
 pub mod pgtime;
 pub mod plan;

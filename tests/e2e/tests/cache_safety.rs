@@ -86,19 +86,42 @@ fn a_role_with_create_on_public_cannot_run_code_as_the_superuser_who_refreshes()
     // Every function of the extension pins search_path; a procedure that COMMITs (PostgreSQL
     // forbids that with a SET clause), and an entry point that records the caller's search_path
     // for the app's triggers, pins it with stripe_fdw._pin() before its body runs (and gives it
-    // back with stripe_fdw._finish(), whose body is all qualified).
-    let unpinned = env.strings(
-        "select p.oid::regprocedure::text from pg_proc p
+    // back with stripe_fdw._finish(), whose body is all qualified). The column converters
+    // stripe_fdw._cell_* (sql/objects.sql) carry no SET so that Postgres inlines them into
+    // stripe_fdw._object_row: their bodies are all qualified, functions and operators alike.
+    let extension_functions = "select p.oid::regprocedure::text, p.prosrc from pg_proc p
            join pg_depend d on d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e'
            join pg_extension e on e.oid = d.refobjid and e.extname = 'stripe_fdw'
-          where not coalesce('search_path=pg_catalog, pg_temp' = any(p.proconfig), false)
-            and not (p.prosrc like '%saved text := stripe_fdw._pin();%begin%')
-            and not (p.prosrc like '%saved text := stripe_fdw._enter();%begin%')
-            and p.oid not in ('stripe_fdw._pin()'::regprocedure, 'stripe_fdw._enter()'::regprocedure,
-                              'stripe_fdw._finish(text,text,text,text,text)'::regprocedure)
-          order by 1",
-    );
+          where not coalesce('search_path=pg_catalog, pg_temp' = any(p.proconfig), false)";
+    let unpinned = env.strings(&format!(
+        "select f.oid from ({extension_functions}) f(oid, prosrc)
+          where not (f.prosrc like '%saved text := stripe_fdw._pin();%begin%')
+            and not (f.prosrc like '%saved text := stripe_fdw._enter();%begin%')
+            and f.oid not in ('stripe_fdw._pin()', 'stripe_fdw._enter()',
+                              'stripe_fdw._finish(text,text,text,text,text)')
+            and f.oid not like 'stripe\\_fdw.\\_cell\\_%'
+          order by 1"
+    ));
     assert_eq!(unpinned, Vec::<String>::new());
+    let inlined = env.query(&format!(
+        "select f.oid, f.prosrc from ({extension_functions}) f(oid, prosrc)
+          where f.oid like 'stripe\\_fdw.\\_cell\\_%'"
+    ));
+    assert_eq!(inlined.len(), 6, "stripe_fdw._cell_*");
+    for r in &inlined {
+        let (name, src): (String, String) = (r.get(0), r.get(1));
+        assert_eq!(unqualified(&src), Vec::<String>::new(), "{name}");
+    }
+    assert_eq!(
+        unqualified(
+            "select a = pg_catalog.f(x) operator(pg_catalog.->) 'it''s (x)', g(y)::text -- h("
+        )
+        .into_iter()
+        .chain(unqualified("-1 - 1"))
+        .collect::<Vec<_>>(),
+        ["=", "g(", "-"],
+        "the check finds what it looks for"
+    );
     drop(scratch);
     connect()
         .batch_execute(&format!("drop role if exists {evil}"))
@@ -268,4 +291,63 @@ fn a_role_granted_only_the_catalog_reads_it_and_nothing_else() {
     connect()
         .batch_execute(&format!("drop role if exists {anon}"))
         .expect("drop role");
+}
+
+/// What in an SQL function body is looked up through the search_path: a function call or an
+/// operator not written `pg_catalog.`/`stripe_fdw.`-qualified (`operator(pg_catalog.=)`). String
+/// literals, casts to qualified types (`::pg_catalog.int8`), named arguments (`days =>`) and
+/// negative numbers are no lookups.
+fn unqualified(src: &str) -> Vec<String> {
+    // Comments and strings out (their '' doubled quotes with them), qualified operators out.
+    let mut code = String::new();
+    let mut in_string = false;
+    for line in src.lines() {
+        let mut prev = ' ';
+        for ch in line.chars() {
+            if ch == '\'' {
+                in_string = !in_string;
+                code.push(' ');
+            } else if !in_string && ch == '-' && prev == '-' {
+                code.pop();
+                break;
+            } else if !in_string {
+                code.push(ch);
+            }
+            prev = ch;
+        }
+        code.push('\n');
+    }
+    while let Some(at) = code.find("operator(pg_catalog.") {
+        let end = code[at..].find(')').map_or(code.len(), |e| at + e + 1);
+        code.replace_range(at..end, " ");
+    }
+    let code = code.replace("=>", " ").replace("::pg_catalog.", " ");
+    let mut found = Vec::new();
+    let chars: Vec<char> = code.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_alphabetic() || c == '_' {
+            let start = i;
+            while i < chars.len()
+                && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+            {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let qualified = word.starts_with("pg_catalog.") || word.starts_with("stripe_fdw.");
+            if chars.get(i) == Some(&'(') && !qualified {
+                found.push(format!("{word}("));
+            }
+            continue;
+        }
+        if "=<>+*/%~!@#^&|-".contains(c) {
+            let negative_number = c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+            if !negative_number {
+                found.push(c.to_string());
+            }
+        }
+        i += 1;
+    }
+    found
 }
