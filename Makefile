@@ -33,7 +33,7 @@ help:
 	@echo '  make lint             cargo fmt --check and cargo clippy -D warnings'
 	@echo '  make test             setup + install-debug, unit tests, fake server tests, e2e tests on a throwaway'
 	@echo '                        cluster, the package on a clean PostgreSQL 15 copy, the demo'"'"'s output, the'
-	@echo '                        example'"'"'s browser scenarios'
+	@echo '                        example'"'"'s browser scenarios, hosted Supabase without the library (scripts/hosted-test)'
 	@echo '  make demo             setup + install-debug, then scripts/demo (set STRIPE_API_KEY to use real Stripe)'
 	@echo '  make example          setup + install-debug, then the Next.js pricing page (examples/nextjs-pricing) on the fake'
 	@echo '                        Stripe (set STRIPE_API_KEY to use real Stripe); Ctrl-C stops it'

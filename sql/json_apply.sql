@@ -107,6 +107,8 @@ begin
         when serialization_failure then
             get stacked diagnostics det = pg_exception_detail;
             perform stripe_fdw._sync_unstage(steps);
+            -- Counted here: the write's own count went with its rollback.
+            perform stripe_fdw._count('conflicts', pg_catalog.jsonb_array_length(det::jsonb -> 'ids'));
             return pg_catalog.jsonb_build_object('read_again', pg_catalog.jsonb_build_array(det::jsonb));
         when foreign_key_violation then
             select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('object', p.object, 'ids', pg_catalog.to_jsonb(p.ids)))
@@ -122,7 +124,7 @@ begin
     perform stripe_fdw._record_skips();
     return pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
         'rows', w.n, 'targets', pg_catalog.cardinality(targets),
-        'skipped', pg_catalog.nullif(w.unmapped, 0),
+        'skipped', case when w.unmapped > 0 then w.unmapped end,
         'skip_reasons', case when w.unmapped > 0 then pg_catalog.to_jsonb(w.reasons[1:5]) end));
 end
 $$;
@@ -138,6 +140,7 @@ create function stripe_fdw.apply_objects(server text, object text, read_from big
 returns jsonb
 language plpgsql
 as $$
+#variable_conflict use_column
 declare
     saved text := stripe_fdw._enter();
     r     jsonb;

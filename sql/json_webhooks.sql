@@ -12,6 +12,7 @@ create function stripe_fdw._json_verify(p_server text, payload text, stripe_sign
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 declare
     a     stripe_fdw.accounts;
     cands text[];
@@ -25,7 +26,7 @@ declare
     r_hnt text;
 begin
     if p_server is not null then
-        cands := array[stripe_fdw._account(p_server).server];
+        cands := array[(stripe_fdw._account(p_server)).server];
     else
         cands := array(select x.server from stripe_fdw.accounts x order by x.server);
         if pg_catalog.cardinality(cands) = 0 then
@@ -111,6 +112,7 @@ returns jsonb
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 declare
     v   record;
     res jsonb;
@@ -211,6 +213,7 @@ create function stripe_fdw.webhook_apply(payload text, stripe_signature text, re
 returns jsonb
 language plpgsql
 as $$
+#variable_conflict use_column
 declare
     saved text := stripe_fdw._enter();
     r     jsonb;

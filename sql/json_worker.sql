@@ -75,6 +75,7 @@ create function stripe_fdw._snapshot(p_source regclass, p_ids text[], out object
 language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 declare
     i record;
     r stripe_fdw.json_sync_runs;
@@ -108,6 +109,7 @@ create function stripe_fdw.worker_plan(server text default 'stripe') returns jso
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 declare
     a     stripe_fdw.accounts := stripe_fdw._account(worker_plan.server);
     objs  text[] := stripe_fdw._json_objects(worker_plan.server);
@@ -138,7 +140,7 @@ begin
         return pg_catalog.jsonb_build_object('do', 'sync_start', 'types', pg_catalog.to_jsonb(stripe_fdw.endpoint_events(a.server)));
     end if;
     return pg_catalog.jsonb_build_object('do', 'catch_up', 'types', pg_catalog.to_jsonb(stripe_fdw.endpoint_events(a.server)),
-                                         'created_gte', coalesce(c.event_created, pg_catalog.extract(epoch from c.recorded_at)::bigint - 60),
+                                         'created_gte', coalesce(c.event_created, extract(epoch from c.recorded_at)::bigint - 60),
                                          'after', c.event_id);
 end
 $$;
@@ -152,6 +154,7 @@ create function stripe_fdw.sync_start(server text, read_from bigint, newest_even
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 declare
     a    stripe_fdw.accounts := stripe_fdw._account(sync_start.server);
     objs text[] := stripe_fdw._json_objects(sync_start.server);
@@ -176,6 +179,7 @@ create function stripe_fdw.sync_page(server text, object text, page jsonb, run b
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 declare
     r    stripe_fdw.json_sync_runs;
     last text;
@@ -232,7 +236,9 @@ begin
                       where i.server = p_server and i.json);
     e := stripe_fdw._sync_groups_run(targets, false, r.scheduled);
     if e.err_state = '40001' then
-        return pg_catalog.jsonb_build_object('read_again', e.err_detail::jsonb);
+        -- Counted here: the write's own count went with its rollback.
+        perform stripe_fdw._count('conflicts', pg_catalog.jsonb_array_length(e.err_detail::jsonb -> 'ids'));
+        return pg_catalog.jsonb_build_object('read_again', pg_catalog.jsonb_build_array(e.err_detail::jsonb));
     elsif e.err_state is not null then
         perform stripe_fdw._reraise(e.err_state, e.err_msg, e.err_detail, e.err_hint);
     end if;
@@ -260,6 +266,7 @@ $$;
 create function stripe_fdw.sync_finish(server text) returns jsonb
 language plpgsql
 as $$
+#variable_conflict use_column
 declare
     saved text := stripe_fdw._enter();
     r     jsonb;
@@ -344,6 +351,7 @@ $$;
 create function stripe_fdw.catch_up_apply(server text, events jsonb, reads jsonb) returns jsonb
 language plpgsql
 as $$
+#variable_conflict use_column
 declare
     saved text := stripe_fdw._enter();
     r     jsonb;
@@ -360,6 +368,7 @@ create function stripe_fdw.catch_up_gap(server text, reason text) returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 begin
     perform stripe_fdw.request_sync(catch_up_gap.server);
     update stripe_fdw.event_cursor c set last_error = catch_up_gap.reason, last_error_at = pg_catalog.now()

@@ -119,6 +119,7 @@ returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 begin
     if create_account.server is null or create_account.server = '' then
         raise exception 'stripe_fdw: an account needs a name' using errcode = '22023',
@@ -145,6 +146,7 @@ returns setof regclass
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 declare
     rel regclass;
     n   record;
@@ -154,9 +156,7 @@ begin
         n := stripe_fdw._sync_name(rel);
         insert into stripe_fdw.json_sources as j (source_schema, source_name, server, object)
         values (n.nsp, n.rel_name, create_sources.server,
-                (select k.object from stripe_fdw._object_kinds() k where k.object = n.rel_name
-                  union all select o from pg_catalog.unnest(create_sources.objects) o
-                             where pg_catalog.replace(o, '/', '_') = n.rel_name limit 1))
+                (select k.object from stripe_fdw._object_kinds() k where k.table_name = n.rel_name))
         on conflict (source_schema, source_name) do update set server = excluded.server, object = excluded.object;
         perform stripe_fdw.create_sync(rel, rel);
         return next rel;
@@ -207,6 +207,7 @@ create function stripe_fdw.set_webhook_secret(server text, secret text) returns 
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 declare
     a  stripe_fdw.accounts := stripe_fdw._account(set_webhook_secret.server);
     id uuid;
@@ -243,6 +244,7 @@ create function stripe_fdw.add_source(source regclass, server text default 'stri
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
 declare
     n   record := stripe_fdw._sync_name(add_source.source);
     obj text;
@@ -251,7 +253,7 @@ begin
     select pg_catalog.substr(o, 8) into obj
       from pg_catalog.pg_foreign_table ft, pg_catalog.unnest(ft.ftoptions) o
      where ft.ftrelid = add_source.source and o like 'object=%';
-    obj := coalesce(obj, (select k.object from stripe_fdw._object_kinds() k where pg_catalog.replace(k.object, '/', '_') = n.rel_name));
+    obj := coalesce(obj, (select k.object from stripe_fdw._object_kinds() k where k.table_name = n.rel_name));
     if obj is null or not exists (select from stripe_fdw._object_kinds() k where k.object = obj) then
         raise exception 'stripe_fdw: which Stripe object % stands for is not known', add_source.source
             using errcode = '22023',

@@ -117,6 +117,7 @@ declare
     sel  text;
     filt text;
     rows text;     -- what the rows are read from (alias s)
+    name_tick bigint;
     none text;     -- the same, empty (to make the staging table)
     n    bigint;
     st   text;
@@ -135,9 +136,11 @@ begin
     step.cond := p_cond;
     step.fed := case when p_objects is not null then p_object end;
     step.read_from := coalesce(case when p_objects is not null then p_read_from end, stripe_fdw._read_tick());
-    -- Named by the read, so a read again of some ids (sql/sync_write.sql) stages beside the first.
-    step.src := 'stripe_fdw_sync_src_' || p_source::oid::text || '_' || step.read_from::text;
-    step.map := 'stripe_fdw_sync_map_' || p_target::oid::text || '_' || step.read_from::text;
+    -- Named by a tick of its own, so a read again of some ids (sql/sync_write.sql), or a read
+    -- handed over again after a read_again (its ticks are the same), stages beside the first.
+    name_tick := case when p_objects is null then step.read_from else stripe_fdw._read_tick() end;
+    step.src := 'stripe_fdw_sync_src_' || p_source::oid::text || '_' || name_tick::text;
+    step.map := 'stripe_fdw_sync_map_' || p_target::oid::text || '_' || name_tick::text;
     select string_agg(format('(%s)::%s as %I', c ->> 'expr', c ->> 'typ', c ->> 'col'), ', '),
            string_agg(pg_catalog.quote_ident(c ->> 'col'), ', '),
            string_agg('s.' || pg_catalog.quote_ident(c ->> 'col'), ', '),

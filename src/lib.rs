@@ -79,7 +79,7 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/sync_run.sql",
     name = "sync_run",
-    requires = ["sync_targets"]
+    requires = ["sync_targets", "sources"]
 );
 pgrx::extension_sql_file!(
     "../sql/webhooks.sql",
@@ -89,7 +89,7 @@ pgrx::extension_sql_file!(
 pgrx::extension_sql_file!(
     "../sql/sources.sql",
     name = "sources",
-    requires = ["sync"]
+    requires = ["sync", "objects"]
 );
 pgrx::extension_sql_file!(
     "../sql/json_apply.sql",

@@ -24,17 +24,18 @@ export async function newestEvent(
 
 /**
  * The page of events of `types` just newer than `after`, created at or after `createdGte`
- * (`ending_before` walks toward newer events; Stripe still sends each page newest first).
+ * (`ending_before` walks toward newer events; Stripe still sends each page newest first). With no
+ * `after` (Stripe had no such event at the last full sync), the newest page since `createdGte`.
  */
 export async function eventsAfter(
   stripe: Stripe,
   types: readonly string[],
   createdGte: number | null,
-  after: string,
+  after: string | null,
 ): Promise<ListPage> {
   const params = typeParams(types);
   if (createdGte !== null) params.push(["created[gte]", String(createdGte)]);
-  params.push(["ending_before", after]);
+  if (after !== null) params.push(["ending_before", after]);
   params.push(["limit", "100"]);
   return await stripe.listPage("events", params);
 }

@@ -111,8 +111,8 @@ export async function work(ctx: Ctx, run: Run): Promise<void> {
           if (typeof v !== "number") throw new Error("worker_plan's created_gte is not a number");
           return v;
         });
-        // Without a cursor there is no "newer than": the engine must start with sync_start.
-        const after = str(plan.after, "after");
+        // No cursor event: Stripe had none of these when the last full sync began.
+        const after = optional(plan.after, (v) => str(v, "after"));
         let page;
         try {
           page = await eventsAfter(stripe, types, createdGte, after);
@@ -121,6 +121,13 @@ export async function work(ctx: Ctx, run: Run): Promise<void> {
           // Events were missed for good: only a full sync makes the tables right again.
           await db.requestSync(sql, server);
           step.answer = { full_sync: `Stripe no longer has event ${after}, the last one applied` };
+          break;
+        }
+        if (after === null && page.has_more) {
+          // More than a page since a sync that saw no event: walking them oldest first would take
+          // a cursor there is none of. A full sync is as right, and bounded the same way.
+          await db.requestSync(sql, server);
+          step.answer = { full_sync: "more than a page of events since a full sync that saw none" };
           break;
         }
         // As Stripe sent them, newest first: within one second that order is the only one.
