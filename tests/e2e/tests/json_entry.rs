@@ -36,7 +36,10 @@ fn tick(db: &mut impl postgres::GenericClient) -> i64 {
 
 /// Stripe's JSON of product `id`, as a read now would get it.
 fn product_json(env: &mut Env, id: &str) -> Value {
-    env.query(&format!("select attrs from {{s}}.products where id = '{id}'"))[0].get(0)
+    env.query(&format!(
+        "select attrs from {{s}}.products where id = '{id}'"
+    ))[0]
+        .get(0)
 }
 
 /// A read of product `id` as the Edge Function makes one: a tick before, Stripe's JSON, a tick after.
@@ -65,9 +68,11 @@ fn apply(db: &mut impl postgres::GenericClient, r: &Read, gone: &[&str]) -> Valu
 }
 
 fn name_of(env: &mut Env, target: &str, id: &str) -> Option<String> {
-    env.query(&format!("select name from public.{target} where id = '{id}'"))
-        .first()
-        .map(|r| r.get(0))
+    env.query(&format!(
+        "select name from public.{target} where id = '{id}'"
+    ))
+    .first()
+    .map(|r| r.get(0))
 }
 
 fn any_product(env: &mut Env) -> String {
@@ -80,17 +85,22 @@ fn an_older_read_never_replaces_a_newer_one() {
     let mut f = fed();
     let p = any_product(&mut f.env);
     let old = read(&mut f.env, &[&p]);
-    f.env.stripe("POST", &format!("/products/{p}"), "name=Newer");
+    f.env
+        .stripe("POST", &format!("/products/{p}"), "name=Newer");
     let new = read(&mut f.env, &[&p]);
     let r = apply(&mut f.env.db, &new, &[]);
-    assert_eq!(r["targets"], 2, "the target and the source table that keeps itself: {r}");
+    assert_eq!(
+        r["targets"], 2,
+        "the target and the source table that keeps itself: {r}"
+    );
     assert_eq!(name_of(&mut f.env, &f.target, &p).as_deref(), Some("Newer"));
     let r = apply(&mut f.env.db, &old, &[]);
     assert_eq!(r["rows"], 0, "{r}");
     assert_eq!(name_of(&mut f.env, &f.target, &p).as_deref(), Some("Newer"));
     let js = f.js.clone();
     assert_eq!(
-        f.env.strings(&format!("select name from {js}.products where id = '{p}'")),
+        f.env
+            .strings(&format!("select name from {js}.products where id = '{p}'")),
         vec!["Newer"]
     );
 }
@@ -104,11 +114,18 @@ fn a_deleted_object_never_comes_back_from_an_older_read() {
     assert_eq!(r["rows"], 2, "{r}");
     let old = read(&mut f.env, &[&p]);
     f.env.stripe("DELETE", &format!("/products/{p}"), "");
-    let gone = Read { objects: vec![], ..read(&mut f.env, &[]) };
+    let gone = Read {
+        objects: vec![],
+        ..read(&mut f.env, &[])
+    };
     apply(&mut f.env.db, &gone, &[&p]);
     assert_eq!(name_of(&mut f.env, &f.target, &p), None, "deleted");
     apply(&mut f.env.db, &old, &[]);
-    assert_eq!(name_of(&mut f.env, &f.target, &p), None, "not brought back by the older read");
+    assert_eq!(
+        name_of(&mut f.env, &f.target, &p),
+        None,
+        "not brought back by the older read"
+    );
 }
 
 #[test]
@@ -119,11 +136,17 @@ fn overlapping_reads_that_disagree_are_read_again_under_the_lock() {
     // handed over (A's read_to is taken after B's read_from) and sees the new one.
     let a_from = tick(&mut f.env.db);
     let a_obj = product_json(&mut f.env, &p);
-    f.env.stripe("POST", &format!("/products/{p}"), "name=From%20B");
+    f.env
+        .stripe("POST", &format!("/products/{p}"), "name=From%20B");
     let b = read(&mut f.env, &[&p]);
-    let a = Read { from: a_from, to: tick(&mut f.env.db), objects: vec![a_obj] };
+    let a = Read {
+        from: a_from,
+        to: tick(&mut f.env.db),
+        objects: vec![a_obj],
+    };
     apply(&mut f.env.db, &b, &[]);
-    f.env.stripe("POST", &format!("/products/{p}"), "name=Latest");
+    f.env
+        .stripe("POST", &format!("/products/{p}"), "name=Latest");
     let (mut other, _) = connect_db(f.env.own_database.as_deref());
     let s = f.env.s.clone();
     let mut tx: Transaction = f.env.db.transaction().expect("begin");
@@ -142,16 +165,30 @@ fn overlapping_reads_that_disagree_are_read_again_under_the_lock() {
     // Read again now, apply, then the first call again with the same ticks: it skips.
     let from = tick(&mut tx);
     let again: Value = tx
-        .query_one(&format!("select attrs from {s}.products where id = $1"), &[&p])
+        .query_one(
+            &format!("select attrs from {s}.products where id = $1"),
+            &[&p],
+        )
         .expect("read again")
         .get(0);
     let to = tick(&mut tx);
-    let r = apply(&mut tx, &Read { from, to, objects: vec![again] }, &[]);
+    let r = apply(
+        &mut tx,
+        &Read {
+            from,
+            to,
+            objects: vec![again],
+        },
+        &[],
+    );
     assert!(r.get("read_again").is_none(), "{r}");
     let r = apply(&mut tx, &a, &[]);
     assert!(r.get("read_again").is_none(), "{r}");
     tx.commit().expect("commit");
-    assert_eq!(name_of(&mut f.env, &f.target, &p).as_deref(), Some("Latest"));
+    assert_eq!(
+        name_of(&mut f.env, &f.target, &p).as_deref(),
+        Some("Latest")
+    );
 }
 
 #[test]
@@ -166,12 +203,19 @@ fn a_row_whose_parent_is_missing_asks_for_the_parent() {
          select stripe_fdw.create_sync('public.pp', '{js}.products');
          select stripe_fdw.create_sync('public.pr', '{js}.prices', '{{\"product_id\": \"product\"}}');"
     ));
-    let price = env.strings("select id from {s}.prices order by id limit 1").remove(0);
+    let price = env
+        .strings("select id from {s}.prices order by id limit 1")
+        .remove(0);
     let product = env
-        .strings(&format!("select product from {{s}}.prices where id = '{price}'"))
+        .strings(&format!(
+            "select product from {{s}}.prices where id = '{price}'"
+        ))
         .remove(0);
     let t = tick(&mut env.db);
-    let obj: Value = env.query(&format!("select attrs from {{s}}.prices where id = '{price}'"))[0].get(0);
+    let obj: Value = env.query(&format!(
+        "select attrs from {{s}}.prices where id = '{price}'"
+    ))[0]
+        .get(0);
     let t2 = tick(&mut env.db);
     let mut tx = env.db.transaction().expect("begin");
     let r: Value = tx
@@ -202,11 +246,26 @@ fn what_is_not_a_read_of_stripe_is_refused() {
     let (t, t2) = (r.from, r.to);
     let far = t2 + 1_000_000;
     let cases = [
-        (format!("select stripe_fdw.apply_objects('acct', 'prices', {t}, {t2}, $1)"), "price objects"),
-        (format!("select stripe_fdw.apply_objects('acct', 'products', {far}, {far}, $1)"), "not a tick"),
-        (format!("select stripe_fdw.apply_objects('acct', 'products', {t2}, {t}, $1)"), "after read_from"),
-        (format!("select stripe_fdw.apply_objects('acct', 'widgets', {t}, {t2}, $1)"), "not a Stripe object"),
-        (format!("select stripe_fdw.apply_objects('nobody', 'products', {t}, {t2}, $1)"), "no account"),
+        (
+            format!("select stripe_fdw.apply_objects('acct', 'prices', {t}, {t2}, $1)"),
+            "price objects",
+        ),
+        (
+            format!("select stripe_fdw.apply_objects('acct', 'products', {far}, {far}, $1)"),
+            "not a tick",
+        ),
+        (
+            format!("select stripe_fdw.apply_objects('acct', 'products', {t2}, {t}, $1)"),
+            "after read_from",
+        ),
+        (
+            format!("select stripe_fdw.apply_objects('acct', 'widgets', {t}, {t2}, $1)"),
+            "not a Stripe object",
+        ),
+        (
+            format!("select stripe_fdw.apply_objects('nobody', 'products', {t}, {t2}, $1)"),
+            "no account",
+        ),
     ];
     for (sql, says) in cases {
         let e = f

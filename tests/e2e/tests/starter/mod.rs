@@ -102,7 +102,8 @@ pub fn product_id(env: &mut Env, name: &str) -> String {
 }
 
 /// One starter product as a row of text (`{image}`: the image column or expression).
-const PRODUCT_ROW: &str = "format('%s|%s|%s|%s|%s|%s', id, active, name, description, {image}, metadata)";
+const PRODUCT_ROW: &str =
+    "format('%s|%s|%s|%s|%s|%s', id, active, name, description, {image}, metadata)";
 /// One starter price as a row of text.
 const PRICE_ROW: &str = "format('%s|%s|%s|%s|%s|%s|%s|%s|%s', id, {product}, active, unit_amount, currency, type, {interval}, {count}, {trial})";
 
