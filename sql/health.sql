@@ -24,6 +24,18 @@ as $$
                 else 'call stripe_fdw.sync();' end
 $$;
 
+-- How often the stripe-sync worker reconciles a target of source p_source in full (its account's
+-- reconcile_every); null for a source the schedule of schedule_refresh keeps.
+create function stripe_fdw._reconcile_every(p_source regclass) returns interval
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select a.reconcile_every
+      from stripe_fdw._source_info(p_source) i
+      join stripe_fdw.accounts a on a.server = i.server
+     where i.json
+$$;
+
 -- Each row's status and reason: the first problem that holds, in the order listed (each problem
 -- is written once, with its status and its sentence), else ok.
 create view stripe_fdw.health as
@@ -41,9 +53,10 @@ syncs as (
                  'failing', 'the last sync failed: ' || s.last_error),
                 (2, s.skipped is not null, 'warning', 'skipped: ' || s.skipped),
                 (3, s.synced_at is null, 'warning', 'never synced: ' || stripe_fdw._sync_how(s.source)),
-                (4, s.synced_at < pg_catalog.now() - (sched.reconcile_every + sched.every), 'warning',
+                (4, s.synced_at < pg_catalog.now() - (coalesce(stripe_fdw._reconcile_every(s.source), sched.reconcile_every) + sched.every), 'warning',
                  pg_catalog.format('the last full sync is %s old, more than the schedule allows (%s): is the pg_cron job running?',
-                                   pg_catalog.date_trunc('second', s.age), sched.reconcile_every + sched.every)),
+                                   pg_catalog.date_trunc('second', s.age),
+                                   coalesce(stripe_fdw._reconcile_every(s.source), sched.reconcile_every) + sched.every)),
                 (5, s.repaired > 0, 'warning',
                  pg_catalog.format('the last scheduled reconciliation had to repair what webhooks and catch_up had not applied (rows written: %s)', s.repaired)),
                 (6, s.rows_skipped > 0, 'warning',

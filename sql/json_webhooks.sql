@@ -36,7 +36,7 @@ begin
     end if;
     foreach c in array cands loop
         begin
-            perform stripe_fdw._verify_signature(payload, stripe_signature, stripe_fdw._account_secrets(c));
+            perform stripe_fdw._verify_signature(payload, stripe_signature, stripe_fdw._webhook_secrets(c));
             found_n := found_n + 1;
             server := c;
         exception when others then

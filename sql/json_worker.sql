@@ -122,6 +122,12 @@ begin
         return '{"do": "idle"}';
     end if;
     select * into r from stripe_fdw.json_sync_runs x where x.server = a.server;
+    -- A read in progress for other objects than those read now (a sync registered or dropped
+    -- meanwhile) starts over: it would never be whole for them.
+    if found and array(select k from pg_catalog.jsonb_object_keys(r.progress) k order by 1)
+                 is distinct from array(select o2 from pg_catalog.unnest(objs) o2 order by 1) then
+        return pg_catalog.jsonb_build_object('do', 'sync_start', 'types', pg_catalog.to_jsonb(stripe_fdw.endpoint_events(a.server)));
+    end if;
     if found then
         foreach o in array objs loop
             if not coalesce((r.progress -> o ->> 'done')::bool, false) then
@@ -254,6 +260,8 @@ begin
     delete from stripe_fdw.json_sync_runs x where x.server = p_server;
     perform stripe_fdw._stamps_prune();
     return pg_catalog.jsonb_build_object('synced', pg_catalog.cardinality(targets),
+        'rows', (select coalesce(pg_catalog.sum(s.inserted + s.updated + s.deleted), 0)::bigint
+                   from stripe_fdw.sync_status s where s.target::regclass = any(targets)),
         'status', (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('target', s.target, 'inserted', s.inserted,
                                                                               'updated', s.updated, 'deleted', s.deleted))
                      from stripe_fdw.sync_status s where s.target::regclass = any(targets)));

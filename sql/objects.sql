@@ -688,6 +688,11 @@ begin
              where c.object = t.object;
             execute pg_catalog.format('create table %I.%I (%s, primary key (id))',
                                       create_object_tables.schema, t.table_name, cols);
+            -- Customers and subscriptions are personal data: no policy, so a role granted the
+            -- table (Supabase's default privileges in public grant anon) still reads no row. Its
+            -- owner, who keeps it, is not bound (no FORCE).
+            execute pg_catalog.format('alter table %I.%I enable row level security',
+                                      create_object_tables.schema, t.table_name);
             rel := pg_catalog.to_regclass(pg_catalog.format('%I.%I', create_object_tables.schema, t.table_name));
         else
             select pg_catalog.string_agg(pg_catalog.format('%I %s', c.col, c.typ), ', ' order by c.ord)

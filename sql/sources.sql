@@ -135,6 +135,25 @@ $$;
 comment on function stripe_fdw.create_account(text, text, text, bool) is
     'Name a Stripe account that the stripe-sync Edge Function reads for this database, and the Vault secret holding its endpoint''s signing secret (hosted Supabase)';
 
+-- Refuse objects the stripe-sync function does not read: those of no event the engine applies
+-- (sql/webhooks.sql, _event_map): nothing would keep them.
+create function stripe_fdw._json_objects_check(p_objects text[]) returns void
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    known text[] := array(select distinct m.object from stripe_fdw._event_map() m order by 1);
+    bad   text[] := array(select coalesce(o, 'null') from pg_catalog.unnest(p_objects) o where o is null or not o = any (known));
+begin
+    if pg_catalog.cardinality(bad) > 0 then
+        raise exception 'stripe_fdw: the stripe-sync function does not keep %', pg_catalog.array_to_string(bad, ', ')
+            using errcode = '22023',
+                  detail = 'It keeps: ' || pg_catalog.array_to_string(known, ', '),
+                  hint = 'Read the others live through Supabase Wrappers'' tables.';
+    end if;
+end
+$$;
+
 -- Make the tables that stand for Stripe objects of account p_server (create_object_tables: the
 -- foreign tables' columns) and register them as sources, for create_sync on hosted Supabase. Each
 -- is also kept equal to Stripe, a sync target of itself: what `select * from stripe.products`
@@ -152,6 +171,7 @@ declare
     n   record;
 begin
     perform stripe_fdw._account(create_sources.server);
+    perform stripe_fdw._json_objects_check(create_sources.objects);
     for rel in select t from stripe_fdw.create_object_tables(create_sources.schema, create_sources.objects) t loop
         n := stripe_fdw._sync_name(rel);
         insert into stripe_fdw.json_sources as j (source_schema, source_name, server, object)
@@ -167,9 +187,24 @@ $$;
 comment on function stripe_fdw.create_sources(text, text[], text) is
     'Make one table per Stripe object in schema (the columns of the extension''s foreign tables) and register them as sources fed by the stripe-sync Edge Function (hosted Supabase): create_sync takes them as source';
 
+-- Is there a Supabase Vault to trust: vault's view and schema owned by a superuser (as the
+-- supabase_vault extension makes them)? A schema named vault that another role made could run
+-- its own code with the rights of whoever reads "vault.decrypted_secrets".
+create function stripe_fdw._vault() returns bool
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select exists (
+        select from pg_catalog.pg_class c
+          join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+          join pg_catalog.pg_roles ro on ro.oid = c.relowner
+          join pg_catalog.pg_roles so on so.oid = n.nspowner
+         where c.oid = pg_catalog.to_regclass('vault.decrypted_secrets') and ro.rolsuper and so.rolsuper)
+$$;
+
 -- The webhook signing secrets of account p_server: the named secret from Supabase Vault when there
 -- is one, else from account_secrets; several, separated by whitespace or commas (rotation).
-create function stripe_fdw._account_secrets(p_server text) returns text[]
+create function stripe_fdw._webhook_secrets(p_server text) returns text[]
 language plpgsql stable security definer
 set search_path = pg_catalog, pg_temp
 as $$
@@ -182,7 +217,7 @@ begin
             using errcode = 'HV00J',
                   hint = 'select stripe_fdw.create_account(''' || pg_catalog.replace(p_server, '''', '''''') || ''', ''<the Vault secret''''s name>'');';
     end if;
-    if pg_catalog.to_regclass('vault.decrypted_secrets') is not null then
+    if stripe_fdw._vault() then
         execute 'select s.decrypted_secret from vault.decrypted_secrets s where s.name operator(pg_catalog.=) $1 limit 1'
            into val using a.webhook_secret_name;
     end if;
@@ -199,7 +234,7 @@ begin
 end
 $$;
 
-revoke execute on function stripe_fdw._account_secrets(text) from public;
+revoke execute on function stripe_fdw._webhook_secrets(text) from public;
 
 -- Store the signing secret of account p_server's endpoint under its name: in Vault when there is
 -- one (a new secret, or the named one updated), else in account_secrets.
@@ -220,7 +255,7 @@ begin
         update stripe_fdw.accounts x set webhook_secret_name = 'stripe_webhook_secret_' || x.server where x.server = a.server
         returning x.webhook_secret_name into a.webhook_secret_name;
     end if;
-    if pg_catalog.to_regclass('vault.secrets') is not null then
+    if stripe_fdw._vault() and pg_catalog.to_regclass('vault.secrets') is not null then
         execute 'select s.id from vault.secrets s where s.name operator(pg_catalog.=) $1' into id using a.webhook_secret_name;
         if id is null then
             execute 'select vault.create_secret($1, $2)' using set_webhook_secret.secret, a.webhook_secret_name;
@@ -254,6 +289,9 @@ begin
       from pg_catalog.pg_foreign_table ft, pg_catalog.unnest(ft.ftoptions) o
      where ft.ftrelid = add_source.source and o like 'object=%';
     obj := coalesce(obj, (select k.object from stripe_fdw._object_kinds() k where k.table_name = n.rel_name));
+    if obj is not null then
+        perform stripe_fdw._json_objects_check(array[obj]);
+    end if;
     if obj is null or not exists (select from stripe_fdw._object_kinds() k where k.object = obj) then
         raise exception 'stripe_fdw: which Stripe object % stands for is not known', add_source.source
             using errcode = '22023',

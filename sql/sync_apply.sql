@@ -157,9 +157,10 @@ begin
                  else 'where s.id operator(pg_catalog.=) any($1)' end
             || case when p_cond is null then '' else format(' and coalesce((%s)::pg_catalog.bool, false)', p_cond) end;
     if p_objects is null and p_ids is not null and stripe_fdw._is_wrappers_table(p_source) then
-        -- Supabase Wrappers pushes down only a lone `id = '...'`: one retrieve per id, each
-        -- scan with its own constant (an `= any` would list every object).
-        rows := coalesce('(' || (select pg_catalog.string_agg(format('select * from %s x where x.id operator(pg_catalog.=) %L', p_source, i), ' union all ')
+        -- Supabase Wrappers pushes down only a lone `id = '...'` (no other condition beside it):
+        -- one retrieve per id, each scan with its own constant, fenced by OFFSET 0 so that the
+        -- staging's own conditions stay outside (an `= any` would list every object).
+        rows := coalesce('(' || (select pg_catalog.string_agg(format('select * from (select * from %s x where x.id operator(pg_catalog.=) %L offset 0) y', p_source, i), ' union all ')
                                    from pg_catalog.unnest(p_ids) i) || ')',
                          format('(select * from %s x where false)', p_source));
         none := p_source::text;

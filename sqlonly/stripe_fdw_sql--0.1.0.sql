@@ -693,6 +693,11 @@ begin
              where c.object = t.object;
             execute pg_catalog.format('create table %I.%I (%s, primary key (id))',
                                       create_object_tables.schema, t.table_name, cols);
+            -- Customers and subscriptions are personal data: no policy, so a role granted the
+            -- table (Supabase's default privileges in public grant anon) still reads no row. Its
+            -- owner, who keeps it, is not bound (no FORCE).
+            execute pg_catalog.format('alter table %I.%I enable row level security',
+                                      create_object_tables.schema, t.table_name);
             rel := pg_catalog.to_regclass(pg_catalog.format('%I.%I', create_object_tables.schema, t.table_name));
         else
             select pg_catalog.string_agg(pg_catalog.format('%I %s', c.col, c.typ), ', ' order by c.ord)
@@ -2776,9 +2781,10 @@ begin
                  else 'where s.id operator(pg_catalog.=) any($1)' end
             || case when p_cond is null then '' else format(' and coalesce((%s)::pg_catalog.bool, false)', p_cond) end;
     if p_objects is null and p_ids is not null and stripe_fdw._is_wrappers_table(p_source) then
-        -- Supabase Wrappers pushes down only a lone `id = '...'`: one retrieve per id, each
-        -- scan with its own constant (an `= any` would list every object).
-        rows := coalesce('(' || (select pg_catalog.string_agg(format('select * from %s x where x.id operator(pg_catalog.=) %L', p_source, i), ' union all ')
+        -- Supabase Wrappers pushes down only a lone `id = '...'` (no other condition beside it):
+        -- one retrieve per id, each scan with its own constant, fenced by OFFSET 0 so that the
+        -- staging's own conditions stay outside (an `= any` would list every object).
+        rows := coalesce('(' || (select pg_catalog.string_agg(format('select * from (select * from %s x where x.id operator(pg_catalog.=) %L offset 0) y', p_source, i), ' union all ')
                                    from pg_catalog.unnest(p_ids) i) || ')',
                          format('(select * from %s x where false)', p_source));
         none := p_source::text;
@@ -3955,6 +3961,25 @@ $$;
 comment on function stripe_fdw.create_account(text, text, text, bool) is
     'Name a Stripe account that the stripe-sync Edge Function reads for this database, and the Vault secret holding its endpoint''s signing secret (hosted Supabase)';
 
+-- Refuse objects the stripe-sync function does not read: those of no event the engine applies
+-- (sql/webhooks.sql, _event_map): nothing would keep them.
+create function stripe_fdw._json_objects_check(p_objects text[]) returns void
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    known text[] := array(select distinct m.object from stripe_fdw._event_map() m order by 1);
+    bad   text[] := array(select coalesce(o, 'null') from pg_catalog.unnest(p_objects) o where o is null or not o = any (known));
+begin
+    if pg_catalog.cardinality(bad) > 0 then
+        raise exception 'stripe_fdw: the stripe-sync function does not keep %', pg_catalog.array_to_string(bad, ', ')
+            using errcode = '22023',
+                  detail = 'It keeps: ' || pg_catalog.array_to_string(known, ', '),
+                  hint = 'Read the others live through Supabase Wrappers'' tables.';
+    end if;
+end
+$$;
+
 -- Make the tables that stand for Stripe objects of account p_server (create_object_tables: the
 -- foreign tables' columns) and register them as sources, for create_sync on hosted Supabase. Each
 -- is also kept equal to Stripe, a sync target of itself: what `select * from stripe.products`
@@ -3972,6 +3997,7 @@ declare
     n   record;
 begin
     perform stripe_fdw._account(create_sources.server);
+    perform stripe_fdw._json_objects_check(create_sources.objects);
     for rel in select t from stripe_fdw.create_object_tables(create_sources.schema, create_sources.objects) t loop
         n := stripe_fdw._sync_name(rel);
         insert into stripe_fdw.json_sources as j (source_schema, source_name, server, object)
@@ -3987,9 +4013,24 @@ $$;
 comment on function stripe_fdw.create_sources(text, text[], text) is
     'Make one table per Stripe object in schema (the columns of the extension''s foreign tables) and register them as sources fed by the stripe-sync Edge Function (hosted Supabase): create_sync takes them as source';
 
+-- Is there a Supabase Vault to trust: vault's view and schema owned by a superuser (as the
+-- supabase_vault extension makes them)? A schema named vault that another role made could run
+-- its own code with the rights of whoever reads "vault.decrypted_secrets".
+create function stripe_fdw._vault() returns bool
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select exists (
+        select from pg_catalog.pg_class c
+          join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+          join pg_catalog.pg_roles ro on ro.oid = c.relowner
+          join pg_catalog.pg_roles so on so.oid = n.nspowner
+         where c.oid = pg_catalog.to_regclass('vault.decrypted_secrets') and ro.rolsuper and so.rolsuper)
+$$;
+
 -- The webhook signing secrets of account p_server: the named secret from Supabase Vault when there
 -- is one, else from account_secrets; several, separated by whitespace or commas (rotation).
-create function stripe_fdw._account_secrets(p_server text) returns text[]
+create function stripe_fdw._webhook_secrets(p_server text) returns text[]
 language plpgsql stable security definer
 set search_path = pg_catalog, pg_temp
 as $$
@@ -4002,7 +4043,7 @@ begin
             using errcode = 'HV00J',
                   hint = 'select stripe_fdw.create_account(''' || pg_catalog.replace(p_server, '''', '''''') || ''', ''<the Vault secret''''s name>'');';
     end if;
-    if pg_catalog.to_regclass('vault.decrypted_secrets') is not null then
+    if stripe_fdw._vault() then
         execute 'select s.decrypted_secret from vault.decrypted_secrets s where s.name operator(pg_catalog.=) $1 limit 1'
            into val using a.webhook_secret_name;
     end if;
@@ -4019,7 +4060,7 @@ begin
 end
 $$;
 
-revoke execute on function stripe_fdw._account_secrets(text) from public;
+revoke execute on function stripe_fdw._webhook_secrets(text) from public;
 
 -- Store the signing secret of account p_server's endpoint under its name: in Vault when there is
 -- one (a new secret, or the named one updated), else in account_secrets.
@@ -4040,7 +4081,7 @@ begin
         update stripe_fdw.accounts x set webhook_secret_name = 'stripe_webhook_secret_' || x.server where x.server = a.server
         returning x.webhook_secret_name into a.webhook_secret_name;
     end if;
-    if pg_catalog.to_regclass('vault.secrets') is not null then
+    if stripe_fdw._vault() and pg_catalog.to_regclass('vault.secrets') is not null then
         execute 'select s.id from vault.secrets s where s.name operator(pg_catalog.=) $1' into id using a.webhook_secret_name;
         if id is null then
             execute 'select vault.create_secret($1, $2)' using set_webhook_secret.secret, a.webhook_secret_name;
@@ -4074,6 +4115,9 @@ begin
       from pg_catalog.pg_foreign_table ft, pg_catalog.unnest(ft.ftoptions) o
      where ft.ftrelid = add_source.source and o like 'object=%';
     obj := coalesce(obj, (select k.object from stripe_fdw._object_kinds() k where k.table_name = n.rel_name));
+    if obj is not null then
+        perform stripe_fdw._json_objects_check(array[obj]);
+    end if;
     if obj is null or not exists (select from stripe_fdw._object_kinds() k where k.object = obj) then
         raise exception 'stripe_fdw: which Stripe object % stands for is not known', add_source.source
             using errcode = '22023',
@@ -5605,7 +5649,7 @@ begin
     end if;
     foreach c in array cands loop
         begin
-            perform stripe_fdw._verify_signature(payload, stripe_signature, stripe_fdw._account_secrets(c));
+            perform stripe_fdw._verify_signature(payload, stripe_signature, stripe_fdw._webhook_secrets(c));
             found_n := found_n + 1;
             server := c;
         exception when others then
@@ -6054,6 +6098,12 @@ begin
         return '{"do": "idle"}';
     end if;
     select * into r from stripe_fdw.json_sync_runs x where x.server = a.server;
+    -- A read in progress for other objects than those read now (a sync registered or dropped
+    -- meanwhile) starts over: it would never be whole for them.
+    if found and array(select k from pg_catalog.jsonb_object_keys(r.progress) k order by 1)
+                 is distinct from array(select o2 from pg_catalog.unnest(objs) o2 order by 1) then
+        return pg_catalog.jsonb_build_object('do', 'sync_start', 'types', pg_catalog.to_jsonb(stripe_fdw.endpoint_events(a.server)));
+    end if;
     if found then
         foreach o in array objs loop
             if not coalesce((r.progress -> o ->> 'done')::bool, false) then
@@ -6186,6 +6236,8 @@ begin
     delete from stripe_fdw.json_sync_runs x where x.server = p_server;
     perform stripe_fdw._stamps_prune();
     return pg_catalog.jsonb_build_object('synced', pg_catalog.cardinality(targets),
+        'rows', (select coalesce(pg_catalog.sum(s.inserted + s.updated + s.deleted), 0)::bigint
+                   from stripe_fdw.sync_status s where s.target::regclass = any(targets)),
         'status', (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('target', s.target, 'inserted', s.inserted,
                                                                               'updated', s.updated, 'deleted', s.deleted))
                      from stripe_fdw.sync_status s where s.target::regclass = any(targets)));
@@ -6335,6 +6387,18 @@ as $$
                 else 'call stripe_fdw.sync();' end
 $$;
 
+-- How often the stripe-sync worker reconciles a target of source p_source in full (its account's
+-- reconcile_every); null for a source the schedule of schedule_refresh keeps.
+create function stripe_fdw._reconcile_every(p_source regclass) returns interval
+language sql stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select a.reconcile_every
+      from stripe_fdw._source_info(p_source) i
+      join stripe_fdw.accounts a on a.server = i.server
+     where i.json
+$$;
+
 -- Each row's status and reason: the first problem that holds, in the order listed (each problem
 -- is written once, with its status and its sentence), else ok.
 create view stripe_fdw.health as
@@ -6352,9 +6416,10 @@ syncs as (
                  'failing', 'the last sync failed: ' || s.last_error),
                 (2, s.skipped is not null, 'warning', 'skipped: ' || s.skipped),
                 (3, s.synced_at is null, 'warning', 'never synced: ' || stripe_fdw._sync_how(s.source)),
-                (4, s.synced_at < pg_catalog.now() - (sched.reconcile_every + sched.every), 'warning',
+                (4, s.synced_at < pg_catalog.now() - (coalesce(stripe_fdw._reconcile_every(s.source), sched.reconcile_every) + sched.every), 'warning',
                  pg_catalog.format('the last full sync is %s old, more than the schedule allows (%s): is the pg_cron job running?',
-                                   pg_catalog.date_trunc('second', s.age), sched.reconcile_every + sched.every)),
+                                   pg_catalog.date_trunc('second', s.age),
+                                   coalesce(stripe_fdw._reconcile_every(s.source), sched.reconcile_every) + sched.every)),
                 (5, s.repaired > 0, 'warning',
                  pg_catalog.format('the last scheduled reconciliation had to repair what webhooks and catch_up had not applied (rows written: %s)', s.repaired)),
                 (6, s.rows_skipped > 0, 'warning',
@@ -6442,6 +6507,11 @@ begin
         'grant select, insert, update, delete on all tables in schema stripe_fdw to %s', role);
     execute pg_catalog.format('grant usage, select on all sequences in schema stripe_fdw to %s', role);
     execute pg_catalog.format('grant execute on function stripe_fdw._registrants(oid, text) to %s', role);
+    -- The accounts' signing secrets, and the full reads the stripe-sync function hands over for
+    -- the owner's tables, are the owner's alone (sql/sources.sql, sql/json_worker.sql).
+    execute pg_catalog.format('revoke all on stripe_fdw.account_secrets, stripe_fdw.json_sources, '
+                              'stripe_fdw.json_sync_runs, stripe_fdw.json_snapshot from %s', role);
+    execute pg_catalog.format('revoke insert, update, delete on stripe_fdw.accounts from %s', role);
 end
 $$;
 

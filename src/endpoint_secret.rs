@@ -154,10 +154,6 @@ fn set_mapping_options(srv: Oid, server: &str, values: &[(&str, &str)]) -> Resul
     }
 }
 
-fn vault_exists() -> bool {
-    unsafe { pg_sys::get_namespace_oid(c"vault".as_ptr(), true) != pg_sys::InvalidOid }
-}
-
 /// The id of the Vault secret named (or with id) `id_or_name`, read as the current user.
 const VAULT_ID: &str = "select (select s.id::pg_catalog.text
                           from vault.decrypted_secrets s
@@ -209,7 +205,7 @@ fn description(server: &str) -> String {
 /// The name of the Vault secret a new endpoint's secret goes to when there is Vault and the
 /// server has no secret yet.
 pub(crate) fn vault_name(server: &str) -> Option<String> {
-    vault_exists().then(|| format!("stripe_fdw_webhook_{server}"))
+    crate::vault::vault_exists().then(|| format!("stripe_fdw_webhook_{server}"))
 }
 
 /// Keep `secret`, the new signing secret of server `server` (owned by `owner`, options `opts`),

@@ -6,9 +6,17 @@ use crate::isolate::Isolated;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-/// True when there is a schema "vault" (a catalog lookup: no SQL, so nothing to shadow).
-fn vault_exists() -> bool {
-    unsafe { pg_sys::get_namespace_oid(c"vault".as_ptr(), true) != pg_sys::InvalidOid }
+/// True when there is a schema "vault" (a catalog lookup: no SQL, so nothing to shadow) whose
+/// `decrypted_secrets` and the schema itself a superuser owns, as Supabase Vault's are
+/// (`stripe_fdw._vault()`, sql/sources.sql): a "vault" another role made could run its own code
+/// with the rights of the role the secret is read as.
+pub(crate) fn vault_exists() -> bool {
+    let named = unsafe { pg_sys::get_namespace_oid(c"vault".as_ptr(), true) != pg_sys::InvalidOid };
+    named
+        && Spi::get_one::<bool>("select stripe_fdw._vault()")
+            .ok()
+            .flatten()
+            .unwrap_or(false)
 }
 
 /// The lookup by name: one row always (a scalar subquery), NULL when there is no such secret.
@@ -38,7 +46,7 @@ pub(crate) fn read(
     if !vault_exists() {
         return Err(FdwError::Vault {
             message: format!(
-                "option {kind} needs Supabase Vault, but there is no \"vault\" schema"
+                "option {kind} needs Supabase Vault, but there is no \"vault\" schema owned by a superuser with its view decrypted_secrets"
             ),
             hint:
                 "Install Supabase Vault, or give the key with the api_key option of a user mapping."

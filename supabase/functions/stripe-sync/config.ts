@@ -20,6 +20,9 @@ export interface Config {
   workerSecret: string | undefined;
   /** Stripe requests one worker run may make before it stops (the next run resumes). */
   maxRequests: number;
+  /** The project's URL (Supabase gives every function SUPABASE_URL): /setup accepts only this
+   * function's own webhook route under it. Absent (a local run): any URL ending in that route. */
+  projectUrl: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -69,5 +72,6 @@ export function loadConfig(env: Env = Deno.env): Config {
     server: nonEmpty(env, "STRIPE_SYNC_SERVER") ?? "stripe",
     workerSecret: nonEmpty(env, "STRIPE_SYNC_WORKER_SECRET"),
     maxRequests,
+    projectUrl: nonEmpty(env, "SUPABASE_URL")?.replace(/\/+$/, ""),
   };
 }

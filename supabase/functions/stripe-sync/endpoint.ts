@@ -9,8 +9,13 @@ import * as db from "./db.ts";
 import { describeError, json, logError, readText } from "./http.ts";
 import type { Params } from "./stripe.ts";
 
-/** The URL the endpoint delivers to, from the request body `{"url": "https://..."}`. */
-async function targetUrl(req: Request): Promise<string | Response> {
+/** The route every endpoint this function makes delivers to. */
+const ROUTE = "/stripe-sync/webhook";
+
+/** The URL the endpoint delivers to, from the request body `{"url": "https://..."}`: this
+ * function's own webhook route (under the project's URL when Supabase gives it), never another
+ * host, which the worker secret must not be enough to send customers' events to. */
+async function targetUrl(req: Request, projectUrl: string | undefined): Promise<string | Response> {
   let body: unknown;
   try {
     body = JSON.parse(await readText(req, 64 << 10));
@@ -23,17 +28,46 @@ async function targetUrl(req: Request): Promise<string | Response> {
   if (typeof url !== "string" || url === "") {
     return json(400, { error: 'the body must name the webhook URL: {"url": "https://..."}' });
   }
+  let u: URL;
   try {
-    const u = new URL(url);
+    u = new URL(url);
     if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error();
   } catch {
     return json(400, { error: "url must be an http(s) URL" });
   }
+  const own = projectUrl === undefined ? undefined : `${projectUrl}/functions/v1${ROUTE}`;
+  if (own !== undefined ? url !== own : !u.pathname.endsWith(ROUTE) || u.search !== "") {
+    return json(400, {
+      error: `url must be this function's webhook route: ${
+        own ?? `https://<project>.supabase.co/functions/v1${ROUTE}`
+      }`,
+    });
+  }
   return url;
 }
 
+/** This function's endpoint for `server` and `url`, if Stripe has one already (its id). */
+async function existing(ctx: Ctx, server: string, url: string): Promise<string | undefined> {
+  let after: string | undefined;
+  for (let pages = 0; pages < 10; pages++) {
+    const params: Params = [["limit", "100"]];
+    if (after) params.push(["starting_after", after]);
+    const page = await ctx.stripe.listPage("webhook_endpoints", params);
+    for (const e of page.data) {
+      const meta = (e.metadata ?? {}) as Record<string, unknown>;
+      if (e.url === url && meta.stripe_fdw === "stripe-sync" && meta.server === server) {
+        return typeof e.id === "string" ? e.id : "(no id)";
+      }
+    }
+    if (!page.has_more || page.data.length === 0) return undefined;
+    const last = page.data[page.data.length - 1].id;
+    after = typeof last === "string" ? last : undefined;
+  }
+  return undefined;
+}
+
 export async function setup(req: Request, ctx: Ctx): Promise<Response> {
-  const url = await targetUrl(req);
+  const url = await targetUrl(req, ctx.config.projectUrl);
   if (url instanceof Response) return url;
   const { server } = ctx.config;
   const sql = ctx.sql();
@@ -53,6 +87,24 @@ export async function setup(req: Request, ctx: Ctx): Promise<Response> {
   if (events.includes("*")) {
     return json(500, {
       error: "endpoint_events answered '*': refusing to subscribe to every event",
+    });
+  }
+  // A second endpoint would replace the first one's secret: the first one's deliveries would be
+  // refused until Stripe disables it.
+  let already: string | undefined;
+  try {
+    already = await existing(ctx, server, url);
+  } catch (e) {
+    const info = describeError(e, ctx.secrets);
+    logError("setup", info);
+    return json(502, info);
+  }
+  if (already !== undefined) {
+    return json(409, {
+      error:
+        `Stripe has this function's endpoint ${already} for ${url} already. To make a new one ` +
+        `(a new signing secret), delete ${already} in the Dashboard (Developers, Webhooks) and call setup again`,
+      id: already,
     });
   }
   const fields: Params = [

@@ -374,9 +374,8 @@ Deno.test({
           const [kept] = await sql`select v #>> '{}' as s from stub.state where k = 'secret'`;
           assert.match(kept.s, /^whsec_/);
           secretsSeen.push(kept.s);
-          const log = await stripeLog();
+          const log = (await stripeLog()).filter((e) => e.method === "POST");
           assert.equal(log.length, 1);
-          assert.equal(log[0].method, "POST");
           assert.deepEqual(log[0].form?.filter(([k]) => k === "url" || k === "enabled_events[]"), [
             ["url", url],
             ["enabled_events[]", "product.updated"],
@@ -384,6 +383,22 @@ Deno.test({
           ]);
           const made = await fake.api("GET", `webhook_endpoints/${r.json.id}`);
           assert.equal(made.url, url);
+          // Again: the endpoint is there already, and its secret is not replaced.
+          const again = await post(fn.url + "/setup", JSON.stringify({ url }), bearer);
+          assert.equal(again.status, 409, again.text);
+          assert.equal(again.json.id, r.json.id);
+          const [still] = await sql`select v #>> '{}' as s from stub.state where k = 'secret'`;
+          assert.equal(still.s, kept.s);
+          // Never another route or host than this function's webhook route.
+          for (
+            const other of [
+              "https://evil.example/collect",
+              "https://example.com/functions/v1/other/webhook",
+            ]
+          ) {
+            const r2 = await post(fn.url + "/setup", JSON.stringify({ url: other }), bearer);
+            assert.equal(r2.status, 400, r2.text);
+          }
         },
       );
 
@@ -393,7 +408,7 @@ Deno.test({
           await fresh();
           const none = await post(
             fn.url + "/setup",
-            JSON.stringify({ url: "https://example.com/x" }),
+            JSON.stringify({ url: "https://example.com/functions/v1/stripe-sync/webhook" }),
             bearer,
           );
           assert.equal(none.status, 409);

@@ -29,6 +29,8 @@ export async function webhook(req: Request, ctx: Ctx): Promise<Response> {
     if (e instanceof BodyTooLarge) return json(413, { error: "payload too large" });
     return json(400, { error: "could not read the payload" });
   }
+  // Postgres text holds no NUL, and no Stripe event has one: refused here, not retried.
+  if (payload.includes("\u0000")) return json(400, { error: "the payload is not a Stripe event" });
   const { server } = ctx.config;
   const stripe = ctx.stripe;
   try {

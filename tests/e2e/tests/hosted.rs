@@ -284,11 +284,11 @@ fn an_outage_longer_than_stripes_events_is_a_full_sync() {
 #[ignore = "run by scripts/hosted-test, against a PostgreSQL without the extension's library"]
 fn the_sql_only_extension_installs() {
     let dbname = format!("sqlonly_{}", unique_tag());
-    hosted_connect("postgres")
+    hosted_connect("postgres", "postgres")
         .expect("connect")
         .batch_execute(&format!("create database {dbname}"))
         .expect("create database");
-    let mut db = hosted_connect(&dbname).expect("connect");
+    let mut db = hosted_connect("postgres", &dbname).expect("connect");
     db.batch_execute("create extension stripe_fdw_sql cascade")
         .expect("create extension stripe_fdw_sql");
     let tick: i64 = db
@@ -306,7 +306,7 @@ fn the_sql_only_extension_installs() {
         "{err}"
     );
     drop(db);
-    let _ = hosted_connect("postgres")
+    let _ = hosted_connect("postgres", "postgres")
         .expect("connect")
         .batch_execute(&format!("drop database {dbname}"));
 }

@@ -10,10 +10,16 @@ mod starter;
 use e2e::*;
 use hosted_env::*;
 
-/// Wrappers' documented Stripe DDL (a subset of columns and `attrs`), registered as sources.
-const SETUP: &str = r#"
+/// What the platform does as a superuser: Wrappers and its wrapper, usable by the database's owner.
+const ADMIN_SETUP: &str = r#"
 create extension wrappers;
 create foreign data wrapper stripe_wrapper handler stripe_fdw_handler validator stripe_fdw_validator;
+grant usage on foreign data wrapper stripe_wrapper to {owner};
+grant all on wrappers_fdw_stats to {owner};
+"#;
+
+/// Wrappers' documented Stripe DDL (a subset of columns and `attrs`), registered as sources.
+const SETUP: &str = r#"
 create server wr foreign data wrapper stripe_wrapper options (api_url '{fake}', api_key 'sk_test_fake_key');
 create schema wr;
 create foreign table wr.products (id text, name text, active bool, default_price text, description text,
@@ -38,7 +44,7 @@ select stripe_fdw.create_sync('public.prices', 'wr.prices', '{
 #[test]
 #[ignore = "run by scripts/hosted-test --wrappers, with Supabase Wrappers built into the clean PostgreSQL"]
 fn wrappers_tables_are_sources_read_and_fed() {
-    let mut h = Hosted::with(Catalog::Demo, 50, SETUP);
+    let mut h = Hosted::with(Catalog::Demo, 50, ADMIN_SETUP, SETUP);
 
     // sync() reads through Wrappers' tables.
     h.exec("call stripe_fdw.sync()");

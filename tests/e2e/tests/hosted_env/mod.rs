@@ -25,6 +25,8 @@ pub struct Hosted {
     pub oracle: Env,
     pub db: Client,
     pub dbname: String,
+    /// The role that owns the database (no superuser) and that the function connects as.
+    pub owner: String,
     pub function: Child,
     pub url: String,
 }
@@ -33,20 +35,21 @@ impl Drop for Hosted {
     fn drop(&mut self) {
         let _ = self.function.kill();
         let _ = self.function.wait();
-        if let Ok(mut admin) = hosted_connect("postgres") {
+        if let Ok(mut admin) = hosted_connect("postgres", "postgres") {
             let _ = admin.batch_execute(&format!(
                 "select pg_terminate_backend(pid) from pg_stat_activity where datname = '{0}';
-                 drop database if exists {0}",
-                self.dbname
+                 drop database if exists {0};
+                 drop role if exists {1}",
+                self.dbname, self.owner
             ));
         }
     }
 }
 
-pub fn hosted_connect(dbname: &str) -> Result<Client, postgres::Error> {
+pub fn hosted_connect(user: &str, dbname: &str) -> Result<Client, postgres::Error> {
     Client::connect(
         &format!(
-            "host={} port={} user=postgres dbname={dbname}",
+            "host={} port={} user={user} dbname={dbname}",
             var("HOSTED_PGHOST"),
             var("HOSTED_PGPORT")
         ),
@@ -69,34 +72,56 @@ pub fn doc_block() -> String {
 impl Hosted {
     /// With the starter's tables registered as docs/hosted-supabase.md says.
     pub fn new(catalog: Catalog, max_requests: u32) -> Hosted {
-        Hosted::with(catalog, max_requests, &doc_block())
+        Hosted::with(catalog, max_requests, "", &doc_block())
     }
 
-    /// With the starter's tables and `setup` (SQL run after the migration and the starter's).
-    pub fn with(catalog: Catalog, max_requests: u32, setup: &str) -> Hosted {
+    /// A database owned by a role of its own that is no superuser (as Supabase's `postgres`),
+    /// which applies the migration, the starter's migrations and `setup`, and which the function
+    /// connects as; `admin_setup` runs first, as a superuser (what the platform does).
+    pub fn with(catalog: Catalog, max_requests: u32, admin_setup: &str, setup: &str) -> Hosted {
         let oracle = Env::in_own_database(catalog);
-        let dbname = format!("hosted_{}", unique_tag());
-        hosted_connect("postgres")
-            .expect("connect to the hosted cluster")
-            .batch_execute(&format!("create database {dbname}"))
+        let tag = unique_tag();
+        let dbname = format!("hosted_{tag}");
+        let owner = format!("owner_{tag}");
+        let mut admin =
+            hosted_connect("postgres", "postgres").expect("connect to the hosted cluster");
+        admin
+            .batch_execute(&format!("create role {owner} login nosuperuser"))
+            .expect("create role");
+        admin
+            .batch_execute(&format!("create database {dbname} owner {owner}"))
             .expect("create database");
-        let mut db = hosted_connect(&dbname).expect("connect");
+        let fake = oracle.fake.base_url();
+        hosted_connect("postgres", &dbname)
+            .expect("connect")
+            .batch_execute(
+                &admin_setup
+                    .replace("{fake}", &fake)
+                    .replace("{owner}", &owner),
+            )
+            .unwrap_or_else(|e| panic!("the platform's setup: {}", describe(&e)));
+        let mut db = hosted_connect(&owner, &dbname).expect("connect");
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
         let migration = std::fs::read_to_string(format!(
             "{root}/supabase/migrations/20261206000000_stripe_fdw.sql"
         ))
         .expect("the migration");
-        db.batch_execute(&migration).expect("the migration applies");
+        db.batch_execute(&migration).unwrap_or_else(|e| {
+            panic!(
+                "the migration, as a role that is no superuser: {}",
+                describe(&e)
+            )
+        });
         db.batch_execute(MIGRATIONS)
             .expect("the starter's migrations");
-        let setup = setup.replace("{fake}", &oracle.fake.base_url());
-        db.batch_execute(&setup)
+        db.batch_execute(&setup.replace("{fake}", &fake))
             .unwrap_or_else(|e| panic!("the setup: {}", describe(&e)));
-        let (function, url) = start_function(&oracle, &dbname, max_requests);
+        let (function, url) = start_function(&oracle, &owner, &dbname, max_requests);
         Hosted {
             oracle,
             db,
             dbname,
+            owner,
             function,
             url,
         }
@@ -140,7 +165,7 @@ impl Hosted {
     }
 
     pub fn plan(&self) -> Value {
-        let mut db = hosted_connect(&self.dbname).expect("connect");
+        let mut db = hosted_connect(&self.owner, &self.dbname).expect("connect");
         db.query_one("select stripe_fdw.worker_plan('stripe')", &[])
             .expect("worker_plan")
             .get(0)
@@ -202,7 +227,12 @@ impl Hosted {
 }
 
 /// Start the function (tests/hosted/run-function) for database `dbname` and the oracle's fake.
-pub fn start_function(oracle: &Env, dbname: &str, max_requests: u32) -> (Child, String) {
+pub fn start_function(
+    oracle: &Env,
+    user: &str,
+    dbname: &str,
+    max_requests: u32,
+) -> (Child, String) {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let mut child = Command::new(format!("{root}/tests/hosted/run-function"))
         .env("DENO", var("DENO"))
@@ -211,7 +241,7 @@ pub fn start_function(oracle: &Env, dbname: &str, max_requests: u32) -> (Child, 
         .env(
             "SUPABASE_DB_URL",
             format!(
-                "postgres://postgres@{}:{}/{dbname}",
+                "postgres://{user}@{}:{}/{dbname}",
                 var("HOSTED_PGHOST"),
                 var("HOSTED_PGPORT")
             ),
