@@ -12,6 +12,7 @@ begin
         'grant select, insert, update, delete on all tables in schema stripe_fdw to %s', role);
     execute pg_catalog.format('grant usage, select on all sequences in schema stripe_fdw to %s', role);
     execute pg_catalog.format('grant execute on function stripe_fdw._registrants(oid, text) to %s', role);
+    execute pg_catalog.format('grant execute on function stripe_fdw._json_registrants(text, text) to %s', role);
     -- The accounts' signing secrets, and the full reads the stripe-sync function hands over for
     -- the owner's tables, are the owner's alone (sql/sources.sql, sql/json_worker.sql).
     execute pg_catalog.format('revoke all on stripe_fdw.account_secrets, stripe_fdw.json_sources, '

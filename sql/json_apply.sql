@@ -95,6 +95,7 @@ declare
     need    jsonb;
 begin
     if pg_catalog.cardinality(targets) = 0 then
+        perform stripe_fdw._record_skips();  -- why a registration could not be used, if one was skipped
         return pg_catalog.jsonb_build_object('rows', 0, 'targets', 0);
     end if;
     steps := array(select x from stripe_fdw._sync_stage(targets, ids, coalesce(p_objects, '[]'), p_object,

@@ -94,6 +94,48 @@ as $$
                     where i.server = p_server and i.object = p_object)
 $$;
 
+-- The roles that registered sync targets taking p_object from account p_server (row-level
+-- security hides other roles' registrations from the caller, not from this count). Only
+-- registrations that can apply: their table is there, owned as when registered.
+create function stripe_fdw._json_registrants(p_server text, p_object text) returns regrole[]
+language sql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(pg_catalog.array_agg(distinct g.registrant), '{}')
+      from stripe_fdw.sync_registry g
+      join stripe_fdw.json_sources j on (j.source_schema, j.source_name) = (g.source_schema, g.source_name)
+     where j.server = p_server and j.object = p_object
+       and stripe_fdw._owner_of(stripe_fdw._rel(g.target_schema, g.target_name)) = g.target_owner
+$$;
+
+-- Only for the owner and the roles given grant_admin (it lists other roles' registrants).
+revoke execute on function stripe_fdw._json_registrants(text, text) from public;
+
+-- An event applied by a role that acts for none of the registrations taking what it changes from
+-- account p_server, while other roles registered some, would be recorded and never applied by
+-- anyone: an error instead (the function answers 500 and Stripe delivers again), as
+-- handle_webhook does (_webhook_acts).
+create function stripe_fdw._json_acts(p_server text, ev jsonb) returns void
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    o   text;
+    who regrole[];
+begin
+    for o in select distinct x.object from stripe_fdw._event_ids(ev ->> 'type', ev #> '{data,object}') x loop
+        who := stripe_fdw._json_registrants(p_server, o);
+        if pg_catalog.cardinality(who) > 0
+           and not exists (select from pg_catalog.unnest(who) r where stripe_fdw._acts_for(r)) then
+            raise exception 'stripe_fdw: role % applies none of the sync targets of % of account "%" (they are registered by %)',
+                            current_user, o, p_server, pg_catalog.array_to_string(who, ', ')
+                using errcode = '42501',
+                      hint = 'Connect the stripe-sync function (SUPABASE_DB_URL) as the role that registered them.';
+        end if;
+    end loop;
+end
+$$;
+
 -- What event ev changes that account p_server's targets read: [{"object", "ids"}], parents first.
 create function stripe_fdw._json_event_reads(p_server text, ev jsonb) returns jsonb
 language sql stable
@@ -119,6 +161,7 @@ declare
 begin
     select x.server, x.ev into v from stripe_fdw._json_verify(webhook_receive.server, payload, stripe_signature) x;
     res := pg_catalog.jsonb_build_object('server', v.server, 'event', v.ev ->> 'id', 'type', v.ev ->> 'type');
+    perform stripe_fdw._json_acts(v.server, v.ev);
     if exists (select from stripe_fdw.webhook_events w where w.id = v.ev ->> 'id') then
         return res || '{"action": "duplicate"}';
     end if;
@@ -176,6 +219,7 @@ declare
 begin
     select x.server, x.ev into v from stripe_fdw._json_verify(p_server, payload, stripe_signature) x;
     dup := pg_catalog.jsonb_build_object('event', v.ev ->> 'id', 'type', v.ev ->> 'type', 'action', 'duplicate', 'rows', 0);
+    perform stripe_fdw._json_acts(v.server, v.ev);
     perform stripe_fdw._write_lock();
     begin
         insert into stripe_fdw.webhook_events as e (id, type, created, action, via, server)

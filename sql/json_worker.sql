@@ -123,13 +123,18 @@ begin
     end if;
     select * into r from stripe_fdw.json_sync_runs x where x.server = a.server;
     -- A read in progress for other objects than those read now (a sync registered or dropped
-    -- meanwhile) starts over: it would never be whole for them.
-    if found and array(select k from pg_catalog.jsonb_object_keys(r.progress) k order by 1)
-                 is distinct from array(select o2 from pg_catalog.unnest(objs) o2 order by 1) then
+    -- meanwhile), or asked to start over (request_sync: its page cursor is gone from Stripe,
+    -- say), starts over: it would never be whole.
+    if found and (array(select k from pg_catalog.jsonb_object_keys(r.progress) k order by 1)
+                  is distinct from array(select o2 from pg_catalog.unnest(objs) o2 order by 1)
+                  or a.sync_requested_at > r.started_at) then
         return pg_catalog.jsonb_build_object('do', 'sync_start', 'types', pg_catalog.to_jsonb(stripe_fdw.endpoint_events(a.server)));
     end if;
     if found then
-        foreach o in array objs loop
+        -- Children first (prices before products), as the extension reads: Stripe deletes no
+        -- product that has prices, so every parent a child read names is still there when the
+        -- parents are read after it.
+        foreach o in array array(select x from pg_catalog.unnest(objs) with ordinality u(x, n) order by u.n desc) loop
             if not coalesce((r.progress -> o ->> 'done')::bool, false) then
                 return pg_catalog.jsonb_build_object('do', 'sync_page', 'object', o, 'starting_after', r.progress -> o -> 'after',
                                                      'run', r.read_from);
@@ -250,14 +255,19 @@ begin
     end if;
     perform stripe_fdw._write_lock();
     insert into stripe_fdw.event_cursor as c (server, event_id, event_created, recorded_at, recorded_by)
-    values (p_server, r.mark ->> 'id', (r.mark ->> 'created')::bigint, pg_catalog.now(), 'sync')
+    -- With no event then, catch-up lists events from the read's start (not its end: a change made
+    -- while it read must be listed).
+    values (p_server, r.mark ->> 'id', (r.mark ->> 'created')::bigint,
+            case when r.mark is null then r.started_at else pg_catalog.now() end, 'sync')
     on conflict (server) do update
        set event_id = excluded.event_id, event_created = excluded.event_created,
            recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by,
            last_error = null, last_error_at = null
      where c.event_created is null or excluded.event_created is null or c.event_created <= excluded.event_created;
-    update stripe_fdw.accounts a set sync_requested_at = null where a.server = p_server;
-    delete from stripe_fdw.json_sync_runs x where x.server = p_server;
+    -- Only this read's: a request or a read started meanwhile stays.
+    update stripe_fdw.accounts a set sync_requested_at = null
+     where a.server = p_server and a.sync_requested_at <= r.started_at;
+    delete from stripe_fdw.json_sync_runs x where x.server = p_server and x.read_from = r.read_from;
     perform stripe_fdw._stamps_prune();
     return pg_catalog.jsonb_build_object('synced', pg_catalog.cardinality(targets),
         'rows', (select coalesce(pg_catalog.sum(s.inserted + s.updated + s.deleted), 0)::bigint
@@ -301,16 +311,25 @@ $$;
 -- What to read for a page of events (Stripe's, newest first, after the cursor): [{"object", "ids"}],
 -- each changed object once, parents first.
 create function stripe_fdw.catch_up_plan(server text, events jsonb) returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
+declare
+    f jsonb;
+begin
+    for f in select x from stripe_fdw._json_fresh(catch_up_plan.server, catch_up_plan.events) x loop
+        perform stripe_fdw._json_acts(catch_up_plan.server, f);
+    end loop;
+    return (
     select pg_catalog.jsonb_build_object('read', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('object', y.object, 'ids', y.ids)
                                                                                 order by y.ord, y.object), '[]'))
       from (select x.object, min(x.ord) as ord, pg_catalog.to_jsonb(array_agg(distinct x.id)) as ids
               from stripe_fdw._json_fresh(catch_up_plan.server, catch_up_plan.events) f
              cross join lateral stripe_fdw._event_ids(f ->> 'type', f #> '{data,object}') x
              where stripe_fdw._json_fed(catch_up_plan.server, x.object)
-             group by x.object) y
+             group by x.object) y);
+end
 $$;
 
 -- The work of catch_up_apply, search_path pinned.
@@ -327,6 +346,7 @@ begin
     perform stripe_fdw._account(p_server);
     select e into newest from pg_catalog.jsonb_array_elements(coalesce(p_events, '[]')) with ordinality x(e, k)
      order by (e ->> 'created')::bigint desc, k limit 1;
+    perform stripe_fdw._json_acts(p_server, f) from stripe_fdw._json_fresh(p_server, p_events) f;
     perform stripe_fdw._write_lock();
     begin
         insert into stripe_fdw.webhook_events (id, type, created, action, via, server)

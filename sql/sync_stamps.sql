@@ -125,7 +125,9 @@ $$;
 
 -- Record the reads step s applied: row stamps for the ids of a partial read (and for the ids read
 -- again after a conflict, whose ticks are their own), or, for a full read, the target's full read (merged: the greatest of each
--- tick), dropping the row stamps it supersedes.
+-- tick), dropping the row stamps it supersedes. A row left as it is because it cannot be mapped
+-- is stamped too: the read is known, so the same read handed over again (after a read_again,
+-- sql/json_apply.sql) is not in conflict with a newer one again and again.
 create function stripe_fdw._sync_stamp(s stripe_fdw._sync_step, p_act text) returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -136,7 +138,7 @@ begin
             insert into stripe_fdw.read_stamps as r (rel, id, read_from, read_to)
             select $1, a.k::pg_catalog.text, a.read_from, a.read_to
               from pg_temp.%I a
-             where a.act in ('apply', 'same') and ($2 or a.read_from <> $3)
+             where a.act in ('apply', 'same', 'unmapped') and ($2 or a.read_from <> $3)
             on conflict (rel, id) do update
                set read_from = greatest(r.read_from, excluded.read_from),
                    read_to = greatest(r.read_to, excluded.read_to)

@@ -3116,7 +3116,9 @@ $$;
 
 -- Record the reads step s applied: row stamps for the ids of a partial read (and for the ids read
 -- again after a conflict, whose ticks are their own), or, for a full read, the target's full read (merged: the greatest of each
--- tick), dropping the row stamps it supersedes.
+-- tick), dropping the row stamps it supersedes. A row left as it is because it cannot be mapped
+-- is stamped too: the read is known, so the same read handed over again (after a read_again,
+-- sql/json_apply.sql) is not in conflict with a newer one again and again.
 create function stripe_fdw._sync_stamp(s stripe_fdw._sync_step, p_act text) returns void
 language plpgsql
 set search_path = pg_catalog, pg_temp
@@ -3127,7 +3129,7 @@ begin
             insert into stripe_fdw.read_stamps as r (rel, id, read_from, read_to)
             select $1, a.k::pg_catalog.text, a.read_from, a.read_to
               from pg_temp.%I a
-             where a.act in ('apply', 'same') and ($2 or a.read_from <> $3)
+             where a.act in ('apply', 'same', 'unmapped') and ($2 or a.read_from <> $3)
             on conflict (rel, id) do update
                set read_from = greatest(r.read_from, excluded.read_from),
                    read_to = greatest(r.read_to, excluded.read_to)
@@ -5544,6 +5546,7 @@ declare
     need    jsonb;
 begin
     if pg_catalog.cardinality(targets) = 0 then
+        perform stripe_fdw._record_skips();  -- why a registration could not be used, if one was skipped
         return pg_catalog.jsonb_build_object('rows', 0, 'targets', 0);
     end if;
     steps := array(select x from stripe_fdw._sync_stage(targets, ids, coalesce(p_objects, '[]'), p_object,
@@ -5702,6 +5705,48 @@ as $$
                     where i.server = p_server and i.object = p_object)
 $$;
 
+-- The roles that registered sync targets taking p_object from account p_server (row-level
+-- security hides other roles' registrations from the caller, not from this count). Only
+-- registrations that can apply: their table is there, owned as when registered.
+create function stripe_fdw._json_registrants(p_server text, p_object text) returns regrole[]
+language sql stable security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(pg_catalog.array_agg(distinct g.registrant), '{}')
+      from stripe_fdw.sync_registry g
+      join stripe_fdw.json_sources j on (j.source_schema, j.source_name) = (g.source_schema, g.source_name)
+     where j.server = p_server and j.object = p_object
+       and stripe_fdw._owner_of(stripe_fdw._rel(g.target_schema, g.target_name)) = g.target_owner
+$$;
+
+-- Only for the owner and the roles given grant_admin (it lists other roles' registrants).
+revoke execute on function stripe_fdw._json_registrants(text, text) from public;
+
+-- An event applied by a role that acts for none of the registrations taking what it changes from
+-- account p_server, while other roles registered some, would be recorded and never applied by
+-- anyone: an error instead (the function answers 500 and Stripe delivers again), as
+-- handle_webhook does (_webhook_acts).
+create function stripe_fdw._json_acts(p_server text, ev jsonb) returns void
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    o   text;
+    who regrole[];
+begin
+    for o in select distinct x.object from stripe_fdw._event_ids(ev ->> 'type', ev #> '{data,object}') x loop
+        who := stripe_fdw._json_registrants(p_server, o);
+        if pg_catalog.cardinality(who) > 0
+           and not exists (select from pg_catalog.unnest(who) r where stripe_fdw._acts_for(r)) then
+            raise exception 'stripe_fdw: role % applies none of the sync targets of % of account "%" (they are registered by %)',
+                            current_user, o, p_server, pg_catalog.array_to_string(who, ', ')
+                using errcode = '42501',
+                      hint = 'Connect the stripe-sync function (SUPABASE_DB_URL) as the role that registered them.';
+        end if;
+    end loop;
+end
+$$;
+
 -- What event ev changes that account p_server's targets read: [{"object", "ids"}], parents first.
 create function stripe_fdw._json_event_reads(p_server text, ev jsonb) returns jsonb
 language sql stable
@@ -5727,6 +5772,7 @@ declare
 begin
     select x.server, x.ev into v from stripe_fdw._json_verify(webhook_receive.server, payload, stripe_signature) x;
     res := pg_catalog.jsonb_build_object('server', v.server, 'event', v.ev ->> 'id', 'type', v.ev ->> 'type');
+    perform stripe_fdw._json_acts(v.server, v.ev);
     if exists (select from stripe_fdw.webhook_events w where w.id = v.ev ->> 'id') then
         return res || '{"action": "duplicate"}';
     end if;
@@ -5784,6 +5830,7 @@ declare
 begin
     select x.server, x.ev into v from stripe_fdw._json_verify(p_server, payload, stripe_signature) x;
     dup := pg_catalog.jsonb_build_object('event', v.ev ->> 'id', 'type', v.ev ->> 'type', 'action', 'duplicate', 'rows', 0);
+    perform stripe_fdw._json_acts(v.server, v.ev);
     perform stripe_fdw._write_lock();
     begin
         insert into stripe_fdw.webhook_events as e (id, type, created, action, via, server)
@@ -6094,13 +6141,18 @@ begin
     end if;
     select * into r from stripe_fdw.json_sync_runs x where x.server = a.server;
     -- A read in progress for other objects than those read now (a sync registered or dropped
-    -- meanwhile) starts over: it would never be whole for them.
-    if found and array(select k from pg_catalog.jsonb_object_keys(r.progress) k order by 1)
-                 is distinct from array(select o2 from pg_catalog.unnest(objs) o2 order by 1) then
+    -- meanwhile), or asked to start over (request_sync: its page cursor is gone from Stripe,
+    -- say), starts over: it would never be whole.
+    if found and (array(select k from pg_catalog.jsonb_object_keys(r.progress) k order by 1)
+                  is distinct from array(select o2 from pg_catalog.unnest(objs) o2 order by 1)
+                  or a.sync_requested_at > r.started_at) then
         return pg_catalog.jsonb_build_object('do', 'sync_start', 'types', pg_catalog.to_jsonb(stripe_fdw.endpoint_events(a.server)));
     end if;
     if found then
-        foreach o in array objs loop
+        -- Children first (prices before products), as the extension reads: Stripe deletes no
+        -- product that has prices, so every parent a child read names is still there when the
+        -- parents are read after it.
+        foreach o in array array(select x from pg_catalog.unnest(objs) with ordinality u(x, n) order by u.n desc) loop
             if not coalesce((r.progress -> o ->> 'done')::bool, false) then
                 return pg_catalog.jsonb_build_object('do', 'sync_page', 'object', o, 'starting_after', r.progress -> o -> 'after',
                                                      'run', r.read_from);
@@ -6221,14 +6273,19 @@ begin
     end if;
     perform stripe_fdw._write_lock();
     insert into stripe_fdw.event_cursor as c (server, event_id, event_created, recorded_at, recorded_by)
-    values (p_server, r.mark ->> 'id', (r.mark ->> 'created')::bigint, pg_catalog.now(), 'sync')
+    -- With no event then, catch-up lists events from the read's start (not its end: a change made
+    -- while it read must be listed).
+    values (p_server, r.mark ->> 'id', (r.mark ->> 'created')::bigint,
+            case when r.mark is null then r.started_at else pg_catalog.now() end, 'sync')
     on conflict (server) do update
        set event_id = excluded.event_id, event_created = excluded.event_created,
            recorded_at = excluded.recorded_at, recorded_by = excluded.recorded_by,
            last_error = null, last_error_at = null
      where c.event_created is null or excluded.event_created is null or c.event_created <= excluded.event_created;
-    update stripe_fdw.accounts a set sync_requested_at = null where a.server = p_server;
-    delete from stripe_fdw.json_sync_runs x where x.server = p_server;
+    -- Only this read's: a request or a read started meanwhile stays.
+    update stripe_fdw.accounts a set sync_requested_at = null
+     where a.server = p_server and a.sync_requested_at <= r.started_at;
+    delete from stripe_fdw.json_sync_runs x where x.server = p_server and x.read_from = r.read_from;
     perform stripe_fdw._stamps_prune();
     return pg_catalog.jsonb_build_object('synced', pg_catalog.cardinality(targets),
         'rows', (select coalesce(pg_catalog.sum(s.inserted + s.updated + s.deleted), 0)::bigint
@@ -6272,16 +6329,25 @@ $$;
 -- What to read for a page of events (Stripe's, newest first, after the cursor): [{"object", "ids"}],
 -- each changed object once, parents first.
 create function stripe_fdw.catch_up_plan(server text, events jsonb) returns jsonb
-language sql stable
+language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
+#variable_conflict use_column
+declare
+    f jsonb;
+begin
+    for f in select x from stripe_fdw._json_fresh(catch_up_plan.server, catch_up_plan.events) x loop
+        perform stripe_fdw._json_acts(catch_up_plan.server, f);
+    end loop;
+    return (
     select pg_catalog.jsonb_build_object('read', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('object', y.object, 'ids', y.ids)
                                                                                 order by y.ord, y.object), '[]'))
       from (select x.object, min(x.ord) as ord, pg_catalog.to_jsonb(array_agg(distinct x.id)) as ids
               from stripe_fdw._json_fresh(catch_up_plan.server, catch_up_plan.events) f
              cross join lateral stripe_fdw._event_ids(f ->> 'type', f #> '{data,object}') x
              where stripe_fdw._json_fed(catch_up_plan.server, x.object)
-             group by x.object) y
+             group by x.object) y);
+end
 $$;
 
 -- The work of catch_up_apply, search_path pinned.
@@ -6298,6 +6364,7 @@ begin
     perform stripe_fdw._account(p_server);
     select e into newest from pg_catalog.jsonb_array_elements(coalesce(p_events, '[]')) with ordinality x(e, k)
      order by (e ->> 'created')::bigint desc, k limit 1;
+    perform stripe_fdw._json_acts(p_server, f) from stripe_fdw._json_fresh(p_server, p_events) f;
     perform stripe_fdw._write_lock();
     begin
         insert into stripe_fdw.webhook_events (id, type, created, action, via, server)
@@ -6502,6 +6569,7 @@ begin
         'grant select, insert, update, delete on all tables in schema stripe_fdw to %s', role);
     execute pg_catalog.format('grant usage, select on all sequences in schema stripe_fdw to %s', role);
     execute pg_catalog.format('grant execute on function stripe_fdw._registrants(oid, text) to %s', role);
+    execute pg_catalog.format('grant execute on function stripe_fdw._json_registrants(text, text) to %s', role);
     -- The accounts' signing secrets, and the full reads the stripe-sync function hands over for
     -- the owner's tables, are the owner's alone (sql/sources.sql, sql/json_worker.sql).
     execute pg_catalog.format('revoke all on stripe_fdw.account_secrets, stripe_fdw.json_sources, '

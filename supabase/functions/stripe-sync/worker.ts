@@ -48,6 +48,11 @@ function rowsOf(a: db.Answer | undefined): number {
   return typeof a?.rows === "number" ? a.rows : 0;
 }
 
+/** Stripe no longer has the object a full read's next page starts after (it was deleted). */
+function cursorGone(e: unknown): boolean {
+  return e instanceof StripeError && e.code === "resource_missing" && e.param === "starting_after";
+}
+
 /** Stripe no longer has the cursor event (it keeps 30 days): `ending_before` names a missing event. */
 function cursorMissing(e: unknown): boolean {
   return e instanceof StripeError && e.code === "resource_missing" && e.param === "ending_before";
@@ -89,7 +94,17 @@ export async function work(ctx: Ctx, run: Run): Promise<void> {
         if (typeof run !== "number" && typeof run !== "string") {
           throw new Error("worker_plan's run is not a tick");
         }
-        const page = await listPage(stripe, step.object, after);
+        let page;
+        try {
+          page = await listPage(stripe, step.object, after);
+        } catch (e) {
+          if (!cursorGone(e)) throw e;
+          // The page cursor (the last object read) was deleted between runs: Stripe cannot page
+          // on from it. The full read starts over (worker_plan says so after request_sync).
+          await db.requestSync(sql, server);
+          step.answer = { restarted: `Stripe no longer has ${after}, the full read's page cursor` };
+          break;
+        }
         try {
           step.answer = await db.syncPage(sql, server, step.object, page, String(run));
         } catch (e) {

@@ -278,3 +278,121 @@ fn what_is_not_a_read_of_stripe_is_refused() {
         assert!(e.all_text().contains(says), "{sql}: {e:?}");
     }
 }
+
+#[test]
+fn a_row_that_cannot_be_mapped_read_again_does_not_ask_again() {
+    let mut env = Env::in_own_database(Catalog::Demo);
+    let js = format!("js_{}", unique_tag());
+    env.exec(&format!(
+        "select stripe_fdw.create_account('acct');
+         select stripe_fdw.create_sources('{js}', array['products'], 'acct');
+         create table public.tiers (id text primary key, name text, tier int not null);
+         select stripe_fdw.create_sync('public.tiers', '{js}.products', '{{\"tier\": \"(metadata ->> ''index'')::int\"}}');"
+    ));
+    let p = env.fake.create_product("Untiered").expect("product");
+    env.stripe("POST", &format!("/products/{p}"), "metadata[index]=1");
+    let first = read(&mut env, &[&p]);
+    apply(&mut env.db, &first, &[]);
+    // A reads a new name; the product loses its index; B reads it (it cannot be mapped: left as
+    // it is); A arrives, overlapping B, and differs from what the table holds.
+    env.stripe("POST", &format!("/products/{p}"), "name=Second");
+    let a_from = tick(&mut env.db);
+    let a_obj = product_json(&mut env, &p);
+    env.stripe(
+        "POST",
+        &format!("/products/{p}"),
+        "metadata[index]=&name=Renamed",
+    );
+    let b = read(&mut env, &[&p]);
+    let a = Read {
+        from: a_from,
+        to: tick(&mut env.db),
+        objects: vec![a_obj],
+    };
+    apply(&mut env.db, &b, &[]);
+    let s = env.s.clone();
+    let mut tx = env.db.transaction().expect("begin");
+    let r = apply(&mut tx, &a, &[]);
+    assert!(
+        r.get("read_again").is_some(),
+        "A overlaps B and disagrees: {r}"
+    );
+    {
+        let from = tick(&mut tx);
+        let again: Value = tx
+            .query_one(
+                &format!("select attrs from {s}.products where id = $1"),
+                &[&p],
+            )
+            .expect("read again")
+            .get(0);
+        let to = tick(&mut tx);
+        apply(
+            &mut tx,
+            &Read {
+                from,
+                to,
+                objects: vec![again],
+            },
+            &[],
+        );
+        let r = apply(&mut tx, &a, &[]);
+        assert!(
+            r.get("read_again").is_none(),
+            "asked again for what cannot be mapped: {r}"
+        );
+    }
+    tx.commit().expect("commit");
+}
+
+#[test]
+fn a_delivery_for_another_roles_tables_is_refused_not_recorded() {
+    let mut env = Env::in_own_database(Catalog::Demo);
+    let js = format!("js_{}", unique_tag());
+    let role = format!("r_{}", unique_tag());
+    let secret = "whsec_json_entry_0123456789";
+    env.exec(&format!(
+        "create extension if not exists pgcrypto;
+         select stripe_fdw.create_account('acct', 'acct_secret');
+         insert into stripe_fdw.account_secrets values ('acct_secret', '{secret}');
+         create role {role};
+         select stripe_fdw.create_object_tables('{js}', array['products']);
+         insert into stripe_fdw.json_sources values ('{js}', 'products', 'acct', 'products');
+         alter table {js}.products owner to {role};
+         grant usage on schema stripe_fdw, {js} to {role};
+         grant select, insert, update, delete on all tables in schema stripe_fdw to {role};
+         grant usage, select on all sequences in schema stripe_fdw to {role};
+         set role {role};
+         select stripe_fdw.create_sync('{js}.products', '{js}.products');
+         reset role;"
+    ));
+    let p = env
+        .strings("select id from {s}.products order by id limit 1")
+        .remove(0);
+    env.stripe(
+        "POST",
+        &format!("/products/{p}"),
+        "name=For%20the%20other%20role",
+    );
+    let ev = env
+        .fake
+        .events()
+        .iter()
+        .find(|e| e["type"] == "product.updated" && e["data"]["object"]["id"] == p.as_str())
+        .and_then(|e| e["id"].as_str())
+        .expect("event")
+        .to_string();
+    let (payload, header) = env.fake.webhook(&ev, secret, None).expect("signed");
+    let e = env
+        .db
+        .query_one(
+            "select stripe_fdw.webhook_receive($1, $2, 'acct')",
+            &[&payload, &header],
+        )
+        .err()
+        .map(|e| DbErr::from(&e))
+        .expect("refused");
+    assert_eq!(e.code, "42501", "{e:?}");
+    let n: i64 = env.query("select count(*) from stripe_fdw.webhook_events")[0].get(0);
+    assert_eq!(n, 0, "nothing recorded: Stripe delivers it again");
+}
