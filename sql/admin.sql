@@ -15,9 +15,11 @@ begin
     execute pg_catalog.format('grant execute on function stripe_fdw._json_registrants(text, text) to %s', role);
     -- The accounts' signing secrets, and the full reads the stripe-sync function hands over for
     -- the owner's tables, are the owner's alone (sql/sources.sql, sql/json_worker.sql).
-    execute pg_catalog.format('revoke all on stripe_fdw.account_secrets, stripe_fdw.json_sources, '
-                              'stripe_fdw.json_sync_runs, stripe_fdw.json_snapshot from %s', role);
-    execute pg_catalog.format('revoke insert, update, delete on stripe_fdw.accounts from %s', role);
+    execute pg_catalog.format('revoke all on stripe_fdw.account_secrets, stripe_fdw.json_sync_runs, '
+                              'stripe_fdw.json_snapshot from %s', role);
+    -- Which tables stand for which objects is read by every sync (sql/sources.sql); written by
+    -- the owner only.
+    execute pg_catalog.format('revoke insert, update, delete on stripe_fdw.accounts, stripe_fdw.json_sources from %s', role);
 end
 $$;
 
