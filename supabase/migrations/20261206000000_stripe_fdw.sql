@@ -4890,13 +4890,20 @@ $$;
 
 -- Read from Stripe, for every sync target the caller can use that is fed by server srv's table of
 -- p_object ('products', 'prices'), what Stripe holds now for p_ids: the staged steps, parents
--- first (none when no target takes them). No lock is taken.
+-- first (none when no target takes them). No lock is taken. Read as Stripe's JSON (a source's
+-- attrs column, the whole object) between two ticks, and staged through the JSON door, as
+-- apply_objects() stages what the stripe-sync Edge Function reads (sql/json_apply.sql): one way
+-- in for every partial read. A source without attrs is read and staged column by column.
 create function stripe_fdw._read_objects(srv oid, p_object text, p_ids text[]) returns stripe_fdw._sync_step[]
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
     targets regclass[];
+    src     regclass;
+    rfrom   bigint;
+    rto     bigint;
+    objs    jsonb;
 begin
     p_ids := array(select distinct x from pg_catalog.unnest(p_ids) x where x is not null);
     if pg_catalog.cardinality(p_ids) = 0 then
@@ -4908,7 +4915,23 @@ begin
     if pg_catalog.cardinality(targets) = 0 then
         return '{}';
     end if;
-    return array(select x from stripe_fdw._sync_stage(targets, p_ids) x);
+    select t.source into src
+      from stripe_fdw._sync_targets() t
+      join pg_catalog.pg_foreign_table ft on ft.ftrelid = t.source
+     where t.target = any(targets) and stripe_fdw._has_column(t.source, 'attrs')
+       and (select a.atttypid from pg_catalog.pg_attribute a
+             where a.attrelid = t.source and a.attname = 'attrs' and not a.attisdropped) = 'pg_catalog.jsonb'::pg_catalog.regtype::pg_catalog.oid
+     order by t.source::oid
+     limit 1;
+    if src is null then
+        return array(select x from stripe_fdw._sync_stage(targets, p_ids) x);
+    end if;
+    rfrom := stripe_fdw._read_tick();
+    execute format('select coalesce(pg_catalog.jsonb_agg(s.attrs), ''[]'') from %s s where s.id operator(pg_catalog.=) any($1)', src)
+       into objs using p_ids;
+    rto := stripe_fdw._read_tick();
+    perform stripe_fdw._json_read_check(p_object, rfrom, rto, objs, null);
+    return array(select x from stripe_fdw._sync_stage(targets, p_ids, objs, p_object, rfrom, rto) x);
 end
 $$;
 
@@ -4963,6 +4986,8 @@ as $$
 $$;
 
 -- Write what _read_objects read (under the write lock) and mark the caches of p_object stale.
+-- Ids that must be read again (two reads overlap and disagree: read_again, sql/json_apply.sql) are
+-- read now, under the lock, written first, and the write is tried again (it then skips them).
 -- Rows that reference a parent their table does not hold yet (a subscription's new price, whose
 -- price.created is not delivered yet) bring it: the parents the rows name (_staged_parents) are
 -- read then and written first, their own parents too (p_depth: how deep this is), and the write
@@ -4976,6 +5001,7 @@ as $$
 declare
     p   record;
     got record;
+    det text;
 begin
     n := 0;
     unmapped := 0;
@@ -4984,7 +5010,27 @@ begin
     if pg_catalog.cardinality(p_steps) > 0 then
         begin
             select w.n, w.unmapped, w.reasons into n, unmapped, reasons from stripe_fdw._write_counted(p_steps) w;
-        exception when foreign_key_violation then
+        exception
+        when serialization_failure then
+            get stacked diagnostics det = pg_exception_detail;
+            if p_depth >= 4 then
+                raise;
+            end if;
+            perform stripe_fdw._count('conflicts', pg_catalog.jsonb_array_length(det::jsonb -> 'ids'));
+            perform stripe_fdw._count('rereads', pg_catalog.jsonb_array_length(det::jsonb -> 'ids'));
+            got := stripe_fdw._write_objects(srv, det::jsonb ->> 'object',
+                       stripe_fdw._read_objects(srv, det::jsonb ->> 'object',
+                                                array(select pg_catalog.jsonb_array_elements_text(det::jsonb -> 'ids'))),
+                       p_depth + 1);
+            n := n + got.n;
+            unmapped := unmapped + got.unmapped;
+            reasons := reasons || got.reasons;
+            got := stripe_fdw._write_objects(srv, p_object, p_steps, p_depth + 1);
+            n := n + got.n;
+            unmapped := unmapped + got.unmapped;
+            reasons := reasons || got.reasons;
+            return;
+        when foreign_key_violation then
             if p_depth >= 4 or not exists (select from stripe_fdw._staged_parents(stripe_fdw._srvname(srv), p_steps)) then
                 raise;
             end if;
