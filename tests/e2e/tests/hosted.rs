@@ -349,3 +349,108 @@ fn a_full_read_across_runs_survives_what_changes_between_them() {
     let _ = h.worker();
     h.assert_in_sync("after the cursor was deleted");
 }
+
+/// What Supabase's platform has in a project: Vault, pg_net and pg_cron's `cron.schedule`, made by
+/// a superuser (stand-ins: pg_net is not in Debian, and pg_cron runs only in the database
+/// `cron.database_name` names). The job's request is recorded, then sent as pg_net would.
+const PLATFORM: &str = r#"
+create schema vault;
+create table vault.secrets (id uuid primary key default gen_random_uuid(), name text unique, secret text not null);
+create view vault.decrypted_secrets as select s.id, s.name, s.secret as decrypted_secret from vault.secrets s;
+create function vault.create_secret(new_secret text, new_name text default null) returns uuid
+  language sql security definer set search_path = '' as
+  $$ insert into vault.secrets (secret, name) values (new_secret, new_name) returning id $$;
+create function vault.update_secret(secret_id uuid, new_secret text) returns void
+  language sql security definer set search_path = '' as
+  $$ update vault.secrets set secret = new_secret where id = secret_id $$;
+grant usage on schema vault to {owner};
+grant select on vault.decrypted_secrets, vault.secrets to {owner};
+grant execute on function vault.create_secret(text, text), vault.update_secret(uuid, text) to {owner};
+create schema net;
+create table net.requests (id bigserial primary key, url text, headers jsonb, timeout_milliseconds int);
+create function net.http_post(url text, body jsonb default '{}', params jsonb default '{}',
+                              headers jsonb default '{}', timeout_milliseconds int default 5000) returns bigint
+  language sql security definer set search_path = '' as
+  $$ insert into net.requests (url, headers, timeout_milliseconds) values (url, headers, timeout_milliseconds) returning id $$;
+grant usage on schema net to {owner};
+grant select on net.requests to {owner};
+grant execute on function net.http_post(text, jsonb, jsonb, jsonb, int) to {owner};
+create schema cron;
+create table cron.job (jobid bigserial primary key, jobname text unique, schedule text, command text);
+create function cron.schedule(job_name text, schedule text, command text) returns bigint
+  language sql security definer set search_path = '' as
+  $$ insert into cron.job (jobname, schedule, command) values (job_name, schedule, command) returning jobid $$;
+grant usage on schema cron to {owner};
+grant select on cron.job to {owner};
+grant execute on function cron.schedule(text, text, text) to {owner};
+"#;
+
+/// docs/hosted-supabase.md's step 5 as written, with Supabase's Vault: /setup keeps the endpoint's
+/// secret in Vault, the documented cron job's request (its bearer secret read from Vault) starts
+/// the worker, and a delivery verifies with the secret from Vault.
+#[test]
+#[ignore = "run by scripts/hosted-test, against a PostgreSQL without the extension's library"]
+fn the_documented_schedule_starts_the_worker_with_secrets_from_vault() {
+    let mut h = Hosted::with(Catalog::Demo, 50, PLATFORM, &doc_block());
+    let (status, body) = h.post(
+        "setup",
+        Some(WORKER_SECRET),
+        &format!(r#"{{"url": "{}/webhook"}}"#, h.url),
+    );
+    assert_eq!(status, 200, "setup: {body}");
+    assert_eq!(
+        h.int("select count(*) from vault.decrypted_secrets where name = 'stripe_webhook_secret' and decrypted_secret like 'whsec_%'"),
+        1,
+        "the endpoint's secret is in Vault"
+    );
+    assert_eq!(h.int("select count(*) from stripe_fdw.account_secrets"), 0);
+
+    // Step 5, word for word but for the two placeholders.
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/hosted-supabase.md"
+    ))
+    .expect("the doc");
+    let step5 = doc
+        .split("### 5. Schedule the worker")
+        .nth(1)
+        .and_then(|a| a.split("```sql").nth(1))
+        .and_then(|b| b.split("```").next())
+        .expect("step 5's SQL")
+        .replace("<the value of $STRIPE_SYNC_WORKER_SECRET>", WORKER_SECRET)
+        .replace(
+            "https://<project-ref>.supabase.co/functions/v1/stripe-sync/worker",
+            &format!("{}/worker", h.url),
+        );
+    h.exec(&step5);
+    // pg_cron's turn: the job's command, then pg_net's request.
+    let command: String =
+        h.q("select command from cron.job where jobname = 'stripe-sync'")[0].get(0);
+    h.exec(&command);
+    let req =
+        h.q("select url, headers ->> 'Authorization' from net.requests order by id desc limit 1");
+    let (url, auth): (String, String) = (req[0].get(0), req[0].get(1));
+    let resp = ureq::post(&url)
+        .set("Authorization", &auth)
+        .timeout(std::time::Duration::from_secs(120))
+        .send_string("")
+        .expect("the worker answers the job's request");
+    assert_eq!(resp.status(), 200);
+    h.assert_in_sync("after the scheduled run");
+
+    // A delivery verifies with the endpoint's secret from Vault.
+    let we = h.oracle.fake.endpoints()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let secret = h.oracle.fake.endpoint_secret(&we).expect("secret");
+    let pro = h.q("select id from public.products where name = 'Pro'")[0].get::<_, String>(0);
+    h.stripe(
+        "POST",
+        &format!("/products/{pro}"),
+        "name=Pro%20from%20Vault",
+    );
+    let ev = h.event_for("product.updated", &pro);
+    assert_eq!(h.deliver(&ev, &secret), 200);
+    h.assert_in_sync("after a webhook verified with Vault's secret");
+}
