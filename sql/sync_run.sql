@@ -87,9 +87,10 @@ $$;
 -- before the lock; one group's failure stops no other. A full sync (p_full) first reads Stripe's
 -- newest event per server and moves catch_up()'s starting point there (never back) when every
 -- group of that server was applied. p_scheduled: run by the schedule (see _sync_record).
--- Returns the first error (state, message, detail, hint) or nulls; the caller commits.
+-- Returns the first error (state, message, detail, hint) or nulls, and every group's error
+-- (all_errors: {"<group>": [state, message, detail, hint]}); the caller commits.
 create function stripe_fdw._sync_groups_run(p_targets regclass[], p_full bool, p_scheduled bool,
-    out err_state text, out err_msg text, out err_detail text, out err_hint text)
+    out err_state text, out err_msg text, out err_detail text, out err_hint text, out all_errors jsonb)
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
@@ -163,6 +164,7 @@ begin
     perform stripe_fdw._write_lock();
     perform stripe_fdw._record_skips();
     perform stripe_fdw._stamps_prune();
+    all_errors := errs;
 end
 $$;
 

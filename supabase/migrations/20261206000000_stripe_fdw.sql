@@ -4226,9 +4226,10 @@ $$;
 -- before the lock; one group's failure stops no other. A full sync (p_full) first reads Stripe's
 -- newest event per server and moves catch_up()'s starting point there (never back) when every
 -- group of that server was applied. p_scheduled: run by the schedule (see _sync_record).
--- Returns the first error (state, message, detail, hint) or nulls; the caller commits.
+-- Returns the first error (state, message, detail, hint) or nulls, and every group's error
+-- (all_errors: {"<group>": [state, message, detail, hint]}); the caller commits.
 create function stripe_fdw._sync_groups_run(p_targets regclass[], p_full bool, p_scheduled bool,
-    out err_state text, out err_msg text, out err_detail text, out err_hint text)
+    out err_state text, out err_msg text, out err_detail text, out err_hint text, out all_errors jsonb)
 language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
@@ -4302,6 +4303,7 @@ begin
     perform stripe_fdw._write_lock();
     perform stripe_fdw._record_skips();
     perform stripe_fdw._stamps_prune();
+    all_errors := errs;
 end
 $$;
 
@@ -6294,6 +6296,8 @@ declare
     targets regclass[];
     e       record;
     o       text;
+    again   jsonb;
+    det     text;
 begin
     select * into r from stripe_fdw.json_sync_runs x where x.server = p_server;
     if not found then
@@ -6309,12 +6313,26 @@ begin
     targets := array(select u.target from stripe_fdw._usable_targets() u
                       cross join lateral stripe_fdw._source_info(u.source) i
                       where i.server = p_server and i.json);
-    e := stripe_fdw._sync_groups_run(targets, false, r.scheduled);
-    if e.err_state = '40001' then
-        -- Counted here: the write's own count went with its rollback.
-        perform stripe_fdw._count('conflicts', pg_catalog.jsonb_array_length(e.err_detail::jsonb -> 'ids'));
-        return pg_catalog.jsonb_build_object('read_again', pg_catalog.jsonb_build_array(e.err_detail::jsonb));
-    elsif e.err_state is not null then
+    -- All or nothing: when some ids must be read again, no group is written (so the call made
+    -- again writes them all, and sync_status counts what it wrote), and every group's ids are
+    -- asked for at once. The lock is taken first, outside the block, so it stays for the reads.
+    perform stripe_fdw._write_lock();
+    begin
+        e := stripe_fdw._sync_groups_run(targets, false, r.scheduled);
+        select pg_catalog.jsonb_agg(x.value ->> 2) filter (where x.value ->> 0 = '40001') into again
+          from pg_catalog.jsonb_each(coalesce(e.all_errors, '{}')) x;
+        if again is not null then
+            raise exception 'stripe_fdw: ids must be read again' using errcode = '40001', detail = again::text;
+        end if;
+    exception when serialization_failure then
+        get stacked diagnostics det = pg_exception_detail;
+        again := (select pg_catalog.jsonb_agg(d::jsonb) from pg_catalog.jsonb_array_elements_text(det::jsonb) d);
+        -- Counted here: the writes' own counts went with their rollback.
+        perform stripe_fdw._count('conflicts', (select pg_catalog.sum(pg_catalog.jsonb_array_length(a -> 'ids'))::bigint
+                                                  from pg_catalog.jsonb_array_elements(again) a));
+        return pg_catalog.jsonb_build_object('read_again', again);
+    end;
+    if e.err_state is not null then
         perform stripe_fdw._reraise(e.err_state, e.err_msg, e.err_detail, e.err_hint);
     end if;
     perform stripe_fdw._write_lock();

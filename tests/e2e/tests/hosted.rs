@@ -255,6 +255,14 @@ fn a_webhook_during_a_long_full_sync_is_kept() {
         h.int("select coalesce(sum(n), 0)::bigint from stripe_fdw.engine_counters where name = 'conflicts'") >= 1,
         "the full read met the webhook's newer read"
     );
+    // All or nothing: the call made again after reading again wrote every group, and
+    // sync_status counts what the full read wrote, also for the groups the conflict was not in.
+    assert_eq!(
+        h.int(
+            "select inserted from stripe_fdw.sync_status where target = 'stripe.prices'::regclass"
+        ),
+        300
+    );
     assert_eq!(
         h.q(&format!(
             "select name from public.products where id = '{p}'"
