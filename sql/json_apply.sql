@@ -107,6 +107,9 @@ begin
     exception
         when serialization_failure then
             get stacked diagnostics det = pg_exception_detail;
+            if not stripe_fdw._is_read_again(det) then
+                raise;  -- PostgreSQL's own: the caller retries its transaction
+            end if;
             perform stripe_fdw._sync_unstage(steps);
             -- Counted here: the write's own count went with its rollback.
             perform stripe_fdw._count('conflicts', pg_catalog.jsonb_array_length(det::jsonb -> 'ids'));

@@ -233,6 +233,9 @@ begin
         w := stripe_fdw._json_write_reads(v.server, p_reads);
     exception when serialization_failure then
         get stacked diagnostics det = pg_exception_detail;
+        if not stripe_fdw._is_read_again(det) then
+            raise;
+        end if;
         return pg_catalog.jsonb_build_object('read_again', det::jsonb);
     end;
     update stripe_fdw.webhook_events e

@@ -41,12 +41,14 @@ as $$
 $$;
 
 -- When account p_server's targets were last read whole (the oldest of them), and whether one was
--- never read whole.
+-- never read whole (nor failed to be).
 create function stripe_fdw._json_last_full(p_server text, out last_full timestamptz, out never bool)
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select min(g.synced_at), coalesce(bool_or(g.synced_at is null), true)
+    -- A target whose full read failed counts from that failure: retried at the next
+    -- reconciliation (or request_sync), not at every run.
+    select min(coalesce(g.synced_at, g.last_error_at)), coalesce(bool_or(g.synced_at is null and g.last_error_at is null), true)
       from stripe_fdw._sync_targets() t
       cross join lateral stripe_fdw._source_info(t.source) i
       cross join lateral stripe_fdw._sync_name(t.target) n
@@ -253,22 +255,26 @@ begin
     perform stripe_fdw._write_lock();
     begin
         e := stripe_fdw._sync_groups_run(targets, false, r.scheduled);
-        select pg_catalog.jsonb_agg(x.value ->> 2) filter (where x.value ->> 0 = '40001') into again
+        select pg_catalog.jsonb_agg((x.value ->> 2)::jsonb) filter (where x.value ->> 0 = '40001' and stripe_fdw._is_read_again(x.value ->> 2))
+          into again
           from pg_catalog.jsonb_each(coalesce(e.all_errors, '{}')) x;
         if again is not null then
             raise exception 'stripe_fdw: ids must be read again' using errcode = '40001', detail = again::text;
         end if;
     exception when serialization_failure then
         get stacked diagnostics det = pg_exception_detail;
-        again := (select pg_catalog.jsonb_agg(d::jsonb) from pg_catalog.jsonb_array_elements_text(det::jsonb) d);
+        if not stripe_fdw._is_read_again(det) then
+            raise;
+        end if;
+        again := det::jsonb;
         -- Counted here: the writes' own counts went with their rollback.
         perform stripe_fdw._count('conflicts', (select pg_catalog.sum(pg_catalog.jsonb_array_length(a -> 'ids'))::bigint
                                                   from pg_catalog.jsonb_array_elements(again) a));
         return pg_catalog.jsonb_build_object('read_again', again);
     end;
-    if e.err_state is not null then
-        perform stripe_fdw._reraise(e.err_state, e.err_msg, e.err_detail, e.err_hint);
-    end if;
+    -- A group that failed otherwise is recorded on its targets (sync_status, health) and the
+    -- others are applied, as sync() does: the read is over either way (the failed targets are
+    -- read whole again at the next reconciliation, or after request_sync).
     perform stripe_fdw._write_lock();
     insert into stripe_fdw.event_cursor as c (server, event_id, event_created, recorded_at, recorded_by)
     -- With no event then, catch-up lists events from the read's start (not its end: a change made
@@ -285,7 +291,7 @@ begin
      where a.server = p_server and a.sync_requested_at <= r.started_at;
     delete from stripe_fdw.json_sync_runs x where x.server = p_server and x.read_from = r.read_from;
     perform stripe_fdw._stamps_prune();
-    return pg_catalog.jsonb_build_object('synced', pg_catalog.cardinality(targets),
+    return pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('error', e.err_msg)) || pg_catalog.jsonb_build_object('synced', pg_catalog.cardinality(targets),
         'rows', (select coalesce(pg_catalog.sum(s.inserted + s.updated + s.deleted), 0)::bigint
                    from stripe_fdw.sync_status s where s.target::regclass = any(targets)),
         'status', (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('target', s.target, 'inserted', s.inserted,
@@ -376,6 +382,9 @@ begin
         w := stripe_fdw._json_write_reads(p_server, p_reads);
     exception when serialization_failure then
         get stacked diagnostics det = pg_exception_detail;
+        if not stripe_fdw._is_read_again(det) then
+            raise;
+        end if;
         return pg_catalog.jsonb_build_object('read_again', det::jsonb);
     end;
     if newest is not null then

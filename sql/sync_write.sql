@@ -9,6 +9,15 @@
 -- those statements run under the caller's search_path (what the app's own writes would see), and
 -- every name, operator and cast in them is schema-qualified. Everything else runs pinned.
 
+-- Is the detail of a 40001 the engine's own read_again ({"ids", "object"}, or a list of them),
+-- not a serialization failure of PostgreSQL's (which must reach the caller as it is)?
+create function stripe_fdw._is_read_again(det text) returns bool
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(det like '{"ids": %' or det like '[{"ids": %', false)
+$$;
+
 -- A relation's name, schema-qualified and quoted, whatever the search_path.
 create function stripe_fdw._qname(rel regclass) returns text
 language sql stable

@@ -433,7 +433,12 @@ begin
              where a.attrelid = t.source and a.attname = 'attrs' and not a.attisdropped) = 'pg_catalog.jsonb'::pg_catalog.regtype::pg_catalog.oid
      order by t.source::oid
      limit 1;
-    if src is null then
+    -- A source column with a length or precision (varchar(3)) holds in the foreign table's rows
+    -- what a JSON row of that type refuses: such sources are read column by column.
+    if src is null or exists (select from stripe_fdw._sync_targets() t
+                                join pg_catalog.pg_attribute a on a.attrelid = t.source
+                               where t.target = any(targets) and a.attnum > 0 and not a.attisdropped
+                                 and a.atttypmod <> -1) then
         return array(select x from stripe_fdw._sync_stage(targets, p_ids) x);
     end if;
     rfrom := stripe_fdw._read_tick();
@@ -523,8 +528,13 @@ begin
         exception
         when serialization_failure then
             get stacked diagnostics det = pg_exception_detail;
+            if not stripe_fdw._is_read_again(det) then
+                raise;  -- PostgreSQL's own: the caller retries its transaction
+            end if;
             if p_depth >= 4 then
-                raise;
+                raise exception 'stripe_fdw: % kept changing while this delivery was applied; nothing was applied', p_object
+                    using errcode = '40001',
+                          hint = 'Answer an error to Stripe, which delivers the event again (handle_webhook), or call catch_up() again.';
             end if;
             perform stripe_fdw._count('conflicts', pg_catalog.jsonb_array_length(det::jsonb -> 'ids'));
             perform stripe_fdw._count('rereads', pg_catalog.jsonb_array_length(det::jsonb -> 'ids'));

@@ -3167,6 +3167,15 @@ $$;
 -- those statements run under the caller's search_path (what the app's own writes would see), and
 -- every name, operator and cast in them is schema-qualified. Everything else runs pinned.
 
+-- Is the detail of a 40001 the engine's own read_again ({"ids", "object"}, or a list of them),
+-- not a serialization failure of PostgreSQL's (which must reach the caller as it is)?
+create function stripe_fdw._is_read_again(det text) returns bool
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(det like '{"ids": %' or det like '[{"ids": %', false)
+$$;
+
 -- A relation's name, schema-qualified and quoted, whatever the search_path.
 create function stripe_fdw._qname(rel regclass) returns text
 language sql stable
@@ -4930,7 +4939,12 @@ begin
              where a.attrelid = t.source and a.attname = 'attrs' and not a.attisdropped) = 'pg_catalog.jsonb'::pg_catalog.regtype::pg_catalog.oid
      order by t.source::oid
      limit 1;
-    if src is null then
+    -- A source column with a length or precision (varchar(3)) holds in the foreign table's rows
+    -- what a JSON row of that type refuses: such sources are read column by column.
+    if src is null or exists (select from stripe_fdw._sync_targets() t
+                                join pg_catalog.pg_attribute a on a.attrelid = t.source
+                               where t.target = any(targets) and a.attnum > 0 and not a.attisdropped
+                                 and a.atttypmod <> -1) then
         return array(select x from stripe_fdw._sync_stage(targets, p_ids) x);
     end if;
     rfrom := stripe_fdw._read_tick();
@@ -5020,8 +5034,13 @@ begin
         exception
         when serialization_failure then
             get stacked diagnostics det = pg_exception_detail;
+            if not stripe_fdw._is_read_again(det) then
+                raise;  -- PostgreSQL's own: the caller retries its transaction
+            end if;
             if p_depth >= 4 then
-                raise;
+                raise exception 'stripe_fdw: % kept changing while this delivery was applied; nothing was applied', p_object
+                    using errcode = '40001',
+                          hint = 'Answer an error to Stripe, which delivers the event again (handle_webhook), or call catch_up() again.';
             end if;
             perform stripe_fdw._count('conflicts', pg_catalog.jsonb_array_length(det::jsonb -> 'ids'));
             perform stripe_fdw._count('rereads', pg_catalog.jsonb_array_length(det::jsonb -> 'ids'));
@@ -5611,6 +5630,9 @@ begin
     exception
         when serialization_failure then
             get stacked diagnostics det = pg_exception_detail;
+            if not stripe_fdw._is_read_again(det) then
+                raise;  -- PostgreSQL's own: the caller retries its transaction
+            end if;
             perform stripe_fdw._sync_unstage(steps);
             -- Counted here: the write's own count went with its rollback.
             perform stripe_fdw._count('conflicts', pg_catalog.jsonb_array_length(det::jsonb -> 'ids'));
@@ -5897,6 +5919,9 @@ begin
         w := stripe_fdw._json_write_reads(v.server, p_reads);
     exception when serialization_failure then
         get stacked diagnostics det = pg_exception_detail;
+        if not stripe_fdw._is_read_again(det) then
+            raise;
+        end if;
         return pg_catalog.jsonb_build_object('read_again', det::jsonb);
     end;
     update stripe_fdw.webhook_events e
@@ -6112,12 +6137,14 @@ as $$
 $$;
 
 -- When account p_server's targets were last read whole (the oldest of them), and whether one was
--- never read whole.
+-- never read whole (nor failed to be).
 create function stripe_fdw._json_last_full(p_server text, out last_full timestamptz, out never bool)
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select min(g.synced_at), coalesce(bool_or(g.synced_at is null), true)
+    -- A target whose full read failed counts from that failure: retried at the next
+    -- reconciliation (or request_sync), not at every run.
+    select min(coalesce(g.synced_at, g.last_error_at)), coalesce(bool_or(g.synced_at is null and g.last_error_at is null), true)
       from stripe_fdw._sync_targets() t
       cross join lateral stripe_fdw._source_info(t.source) i
       cross join lateral stripe_fdw._sync_name(t.target) n
@@ -6324,22 +6351,26 @@ begin
     perform stripe_fdw._write_lock();
     begin
         e := stripe_fdw._sync_groups_run(targets, false, r.scheduled);
-        select pg_catalog.jsonb_agg(x.value ->> 2) filter (where x.value ->> 0 = '40001') into again
+        select pg_catalog.jsonb_agg((x.value ->> 2)::jsonb) filter (where x.value ->> 0 = '40001' and stripe_fdw._is_read_again(x.value ->> 2))
+          into again
           from pg_catalog.jsonb_each(coalesce(e.all_errors, '{}')) x;
         if again is not null then
             raise exception 'stripe_fdw: ids must be read again' using errcode = '40001', detail = again::text;
         end if;
     exception when serialization_failure then
         get stacked diagnostics det = pg_exception_detail;
-        again := (select pg_catalog.jsonb_agg(d::jsonb) from pg_catalog.jsonb_array_elements_text(det::jsonb) d);
+        if not stripe_fdw._is_read_again(det) then
+            raise;
+        end if;
+        again := det::jsonb;
         -- Counted here: the writes' own counts went with their rollback.
         perform stripe_fdw._count('conflicts', (select pg_catalog.sum(pg_catalog.jsonb_array_length(a -> 'ids'))::bigint
                                                   from pg_catalog.jsonb_array_elements(again) a));
         return pg_catalog.jsonb_build_object('read_again', again);
     end;
-    if e.err_state is not null then
-        perform stripe_fdw._reraise(e.err_state, e.err_msg, e.err_detail, e.err_hint);
-    end if;
+    -- A group that failed otherwise is recorded on its targets (sync_status, health) and the
+    -- others are applied, as sync() does: the read is over either way (the failed targets are
+    -- read whole again at the next reconciliation, or after request_sync).
     perform stripe_fdw._write_lock();
     insert into stripe_fdw.event_cursor as c (server, event_id, event_created, recorded_at, recorded_by)
     -- With no event then, catch-up lists events from the read's start (not its end: a change made
@@ -6356,7 +6387,7 @@ begin
      where a.server = p_server and a.sync_requested_at <= r.started_at;
     delete from stripe_fdw.json_sync_runs x where x.server = p_server and x.read_from = r.read_from;
     perform stripe_fdw._stamps_prune();
-    return pg_catalog.jsonb_build_object('synced', pg_catalog.cardinality(targets),
+    return pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('error', e.err_msg)) || pg_catalog.jsonb_build_object('synced', pg_catalog.cardinality(targets),
         'rows', (select coalesce(pg_catalog.sum(s.inserted + s.updated + s.deleted), 0)::bigint
                    from stripe_fdw.sync_status s where s.target::regclass = any(targets)),
         'status', (select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('target', s.target, 'inserted', s.inserted,
@@ -6447,6 +6478,9 @@ begin
         w := stripe_fdw._json_write_reads(p_server, p_reads);
     exception when serialization_failure then
         get stacked diagnostics det = pg_exception_detail;
+        if not stripe_fdw._is_read_again(det) then
+            raise;
+        end if;
         return pg_catalog.jsonb_build_object('read_again', det::jsonb);
     end;
     if newest is not null then

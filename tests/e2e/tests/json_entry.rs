@@ -396,3 +396,65 @@ fn a_delivery_for_another_roles_tables_is_refused_not_recorded() {
     let n: i64 = env.query("select count(*) from stripe_fdw.webhook_events")[0].get(0);
     assert_eq!(n, 0, "nothing recorded: Stripe delivers it again");
 }
+
+#[test]
+fn a_group_that_fails_in_a_full_read_is_recorded_and_the_others_apply() {
+    let mut env = Env::in_own_database(Catalog::Demo);
+    let js = format!("js_{}", unique_tag());
+    env.exec(&format!(
+        "select stripe_fdw.create_account('acct');
+         select stripe_fdw.create_sources('{js}', array['products', 'customers'], 'acct');
+         alter table {js}.customers add constraint email_has_at check (email like '%@%');"
+    ));
+    let products: Value =
+        env.query("select coalesce(jsonb_agg(attrs), '[]') from {s}.products")[0].get(0);
+    let mut customers: Value =
+        env.query("select coalesce(jsonb_agg(attrs), '[]') from {s}.customers")[0].get(0);
+    customers[0]["email"] = Value::String("no at sign".into());
+    let run = tick(&mut env.db);
+    env.db
+        .query_one("select stripe_fdw.sync_start('acct', $1, null)", &[&run])
+        .expect("sync_start");
+    for (object, data) in [("products", products), ("customers", customers)] {
+        let page = serde_json::json!({"data": data, "has_more": false});
+        env.db
+            .query_one(
+                "select stripe_fdw.sync_page('acct', $1, $2, $3)",
+                &[&object, &page, &run],
+            )
+            .unwrap_or_else(|e| panic!("sync_page {object}: {}", describe(&e)));
+    }
+    let r: Value = env
+        .db
+        .query_one("select stripe_fdw.sync_finish('acct')", &[])
+        .unwrap_or_else(|e| panic!("sync_finish: {}", describe(&e)))
+        .get(0);
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("email_has_at"),
+        "{r}"
+    );
+    let status = env.query(&format!(
+        "select target::text, synced_at is not null, last_error is not null from stripe_fdw.sync_status
+          where target::text like '{js}.%' order by 1"
+    ));
+    let got: Vec<(String, bool, bool)> = status
+        .iter()
+        .map(|x| (x.get(0), x.get(1), x.get(2)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (format!("{js}.customers"), false, true),
+            (format!("{js}.products"), true, false)
+        ],
+        "the failing group is recorded, the other applied"
+    );
+    let plan: Value = env.query("select stripe_fdw.worker_plan('acct')")[0].get(0);
+    assert_eq!(
+        plan["do"], "catch_up",
+        "the read is over; the failed target waits for the next reconciliation: {plan}"
+    );
+}
