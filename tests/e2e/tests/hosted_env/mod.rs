@@ -57,16 +57,21 @@ pub fn hosted_connect(user: &str, dbname: &str) -> Result<Client, postgres::Erro
     )
 }
 
-/// The SQL block of docs/hosted-supabase.md after the tested marker.
-pub fn doc_block() -> String {
+/// The first SQL block of docs/hosted-supabase.md after the line `after`.
+pub fn doc_sql(after: &str) -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/hosted-supabase.md");
     let doc = std::fs::read_to_string(path).expect("docs/hosted-supabase.md");
-    doc.split("<!-- tested: tests/e2e/tests/hosted.rs -->")
+    doc.split(after)
         .nth(1)
         .and_then(|a| a.split("```sql").nth(1))
         .and_then(|b| b.split("```").next())
-        .expect("the tested block of docs/hosted-supabase.md")
+        .unwrap_or_else(|| panic!("no SQL block after {after} in docs/hosted-supabase.md"))
         .to_string()
+}
+
+/// The SQL block of docs/hosted-supabase.md after the tested marker.
+pub fn doc_block() -> String {
+    doc_sql("<!-- tested: tests/e2e/tests/hosted.rs -->")
 }
 
 impl Hosted {
@@ -101,11 +106,8 @@ impl Hosted {
             )
             .unwrap_or_else(|e| panic!("the platform's setup: {}", describe(&e)));
         let mut db = hosted_connect(&owner, &dbname).expect("connect");
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-        let migration = std::fs::read_to_string(format!(
-            "{root}/supabase/migrations/20261206000000_stripe_fdw.sql"
-        ))
-        .expect("the migration");
+        let migration = std::fs::read_to_string(var("HOSTED_MIGRATION"))
+            .expect("the migration scripts/sql-only --migration wrote");
         db.batch_execute(&migration).unwrap_or_else(|e| {
             panic!(
                 "the migration, as a role that is no superuser: {}",
@@ -125,6 +127,24 @@ impl Hosted {
             function,
             url,
         }
+    }
+
+    /// POST /setup for the function's own webhook route, which must succeed: its answer, and the
+    /// signing secret the fake issued for the endpoint it made.
+    pub fn setup_endpoint(&self) -> (Value, String) {
+        let (status, body) = self.post(
+            "setup",
+            Some(WORKER_SECRET),
+            &format!(r#"{{"url": "{}/webhook"}}"#, self.url),
+        );
+        assert_eq!(status, 200, "setup: {body}");
+        let id = body["id"].as_str().expect("the endpoint's id").to_string();
+        let secret = self
+            .oracle
+            .fake
+            .endpoint_secret(&id)
+            .expect("the endpoint's secret");
+        (body, secret)
     }
 
     pub fn post(&self, route: &str, auth: Option<&str>, body: &str) -> (u16, Value) {
