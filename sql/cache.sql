@@ -52,9 +52,10 @@ select pg_catalog.pg_extension_config_dump('stripe_fdw.cache_schemas', '');
 comment on table stripe_fdw.cache_registry is
     'stripe_fdw caches: one row per cache made by stripe_fdw.create_cache()';
 
--- The handler function of this extension (found through the extension's membership, so it does
--- not matter which schema CREATE EXTENSION ran in).
-create function stripe_fdw._handler() returns oid
+-- The handler function of this extension, or of another that keeps its SQL interface (Supabase
+-- Wrappers' `wrappers`): found through the extension's membership, so it does not matter which
+-- schema CREATE EXTENSION ran in.
+create function stripe_fdw._handler(p_extension text default 'stripe_fdw') returns oid
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
@@ -63,7 +64,7 @@ as $$
       join pg_catalog.pg_depend d
         on d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid and d.deptype = 'e'
       join pg_catalog.pg_extension e on e.oid = d.refobjid
-     where e.extname = 'stripe_fdw' and p.proname = 'stripe_fdw_handler'
+     where e.extname = p_extension and p.proname = 'stripe_fdw_handler'
      limit 1
 $$;
 

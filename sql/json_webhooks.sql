@@ -119,20 +119,12 @@ create function stripe_fdw._json_acts(p_server text, ev jsonb) returns void
 language plpgsql stable
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    o   text;
-    who regrole[];
 begin
-    for o in select distinct x.object from stripe_fdw._event_ids(ev ->> 'type', ev #> '{data,object}') x loop
-        who := stripe_fdw._json_registrants(p_server, o);
-        if pg_catalog.cardinality(who) > 0
-           and not exists (select from pg_catalog.unnest(who) r where stripe_fdw._acts_for(r)) then
-            raise exception 'stripe_fdw: role % applies none of the sync targets of % of account "%" (they are registered by %)',
-                            current_user, o, p_server, pg_catalog.array_to_string(who, ', ')
-                using errcode = '42501',
-                      hint = 'Connect the stripe-sync function (SUPABASE_DB_URL) as the role that registered them.';
-        end if;
-    end loop;
+    -- Every object the event changes (a function in SQL would check only the first).
+    perform stripe_fdw._acts_for_any(stripe_fdw._json_registrants(p_server, x.object),
+                                     pg_catalog.format('%s of account "%s"', x.object, p_server),
+                                     'Connect the stripe-sync function (SUPABASE_DB_URL) as the role that registered them.')
+       from (select distinct e.object from stripe_fdw._event_ids(ev ->> 'type', ev #> '{data,object}') e) x;
 end
 $$;
 
@@ -191,7 +183,7 @@ begin
         raise exception 'stripe_fdw: reads must be a JSON array of {"object", "read_from", "read_to", "objects", "gone"}' using errcode = '22023';
     end if;
     for rd in select x from pg_catalog.jsonb_array_elements(coalesce(p_reads, '[]')) x
-               order by coalesce((select min(m.ord) from stripe_fdw._event_map() m where m.object = x ->> 'object'), 99) loop
+               order by stripe_fdw._object_ord(x ->> 'object') loop
         r := stripe_fdw._json_write(p_server, rd ->> 'object', (rd ->> 'read_from')::bigint, (rd ->> 'read_to')::bigint,
                                     rd -> 'objects', array(select pg_catalog.jsonb_array_elements_text(coalesce(rd -> 'gone', '[]'))));
         if r ? 'read_again' then

@@ -33,8 +33,7 @@ language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(pg_catalog.array_agg(x.object order by x.ord, x.object), '{}')
-      from (select distinct i.object,
-                   coalesce((select min(m.ord) from stripe_fdw._event_map() m where m.object = i.object), 99) as ord
+      from (select distinct i.object, stripe_fdw._object_ord(i.object) as ord
               from stripe_fdw._sync_targets() t
              cross join lateral stripe_fdw._source_info(t.source) i
              where i.server = p_server and i.json) x
@@ -56,15 +55,23 @@ as $$
      where i.server = p_server and i.json
 $$;
 
+-- The event types of _event_map about p_objects, sorted.
+create function stripe_fdw._event_types_of(p_objects text[]) returns text[]
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(pg_catalog.array_agg(distinct m.event_type order by m.event_type), '{}')
+      from stripe_fdw._event_map() m
+     where m.object = any(p_objects)
+$$;
+
 -- The event types account p_server's registrations need (an endpoint's enabled_events, catch-up's
 -- types[]): those of _event_map for the objects its sources stand for. Never '*'.
 create function stripe_fdw.endpoint_events(server text) returns text[]
 language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select coalesce(pg_catalog.array_agg(distinct m.event_type order by m.event_type), '{}')
-      from stripe_fdw._event_map() m
-     where m.object = any(stripe_fdw._json_objects(endpoint_events.server))
+    select stripe_fdw._event_types_of(stripe_fdw._json_objects(endpoint_events.server))
 $$;
 
 comment on function stripe_fdw.endpoint_events(text) is
@@ -119,6 +126,8 @@ declare
     c     stripe_fdw.event_cursor;
     o     text;
     f     record;
+    types jsonb := pg_catalog.to_jsonb(stripe_fdw._event_types_of(objs));
+    start jsonb := pg_catalog.jsonb_build_object('do', 'sync_start', 'types', types);
 begin
     if pg_catalog.cardinality(objs) = 0 then
         return '{"do": "idle"}';
@@ -130,7 +139,7 @@ begin
     if found and (array(select k from pg_catalog.jsonb_object_keys(r.progress) k order by 1)
                   is distinct from array(select o2 from pg_catalog.unnest(objs) o2 order by 1)
                   or a.sync_requested_at > r.started_at) then
-        return pg_catalog.jsonb_build_object('do', 'sync_start', 'types', pg_catalog.to_jsonb(stripe_fdw.endpoint_events(a.server)));
+        return start;
     end if;
     if found then
         -- Children first (prices before products), as the extension reads: Stripe deletes no
@@ -150,9 +159,9 @@ begin
        or f.last_full < pg_catalog.now() - a.reconcile_every
        or (c.event_id is null and c.recorded_at < pg_catalog.now() - interval '29 days')
        or pg_catalog.to_timestamp(c.event_created) < pg_catalog.now() - interval '29 days' then
-        return pg_catalog.jsonb_build_object('do', 'sync_start', 'types', pg_catalog.to_jsonb(stripe_fdw.endpoint_events(a.server)));
+        return start;
     end if;
-    return pg_catalog.jsonb_build_object('do', 'catch_up', 'types', pg_catalog.to_jsonb(stripe_fdw.endpoint_events(a.server)),
+    return pg_catalog.jsonb_build_object('do', 'catch_up', 'types', types,
                                          'created_gte', coalesce(c.event_created, extract(epoch from c.recorded_at)::bigint - 60),
                                          'after', c.event_id);
 end

@@ -70,10 +70,7 @@ as $$
         select from pg_catalog.pg_foreign_table ft
           join pg_catalog.pg_foreign_server fs on fs.oid = ft.ftserver
           join pg_catalog.pg_foreign_data_wrapper w on w.oid = fs.srvfdw
-          join pg_catalog.pg_proc p on p.oid = w.fdwhandler
-          join pg_catalog.pg_depend d on d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass and d.objid = p.oid and d.deptype = 'e'
-          join pg_catalog.pg_extension e on e.oid = d.refobjid
-         where ft.ftrelid = rel and e.extname = 'wrappers' and p.proname = 'stripe_fdw_handler')
+         where ft.ftrelid = rel and w.fdwhandler = stripe_fdw._handler('wrappers'))
 $$;
 
 -- Can the database read Stripe through rel itself (a foreign table of this extension, or of

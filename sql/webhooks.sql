@@ -90,6 +90,14 @@ as $$
     select pg_catalog.array_agg(distinct m.event_type order by m.event_type) from stripe_fdw._event_map() m
 $$;
 
+-- Where p_object comes in _event_map's order (parents first); after every object of it when none.
+create function stripe_fdw._object_ord(p_object text) returns int
+language sql immutable
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(min(m.ord), 99) from stripe_fdw._event_map() m where m.object = p_object
+$$;
+
 -- Does anything the caller registered read p_object from server srv: a sync target it acts for,
 -- or a cache it owns? An event about an object nothing here reads is recorded as ignored.
 create function stripe_fdw._object_fed(srv oid, p_object text) returns bool
@@ -411,6 +419,7 @@ as $$
 declare
     targets regclass[];
     src     regclass;
+    limited bool;
     rfrom   bigint;
     rto     bigint;
     objs    jsonb;
@@ -425,20 +434,17 @@ begin
     if pg_catalog.cardinality(targets) = 0 then
         return '{}';
     end if;
-    select t.source into src
+    -- A source whose attrs column (jsonb) is the whole object; none of them with a column of a
+    -- length or precision (varchar(3)), which a foreign table's rows hold and a JSON row of that
+    -- type refuses: then every target is read column by column.
+    select (pg_catalog.array_agg(t.source order by t.source::oid)
+              filter (where a.attname = 'attrs' and a.atttypid = 'pg_catalog.jsonb'::pg_catalog.regtype::pg_catalog.oid))[1],
+           coalesce(pg_catalog.bool_or(a.atttypmod <> -1), false)
+      into src, limited
       from stripe_fdw._sync_targets() t
-      join pg_catalog.pg_foreign_table ft on ft.ftrelid = t.source
-     where t.target = any(targets) and stripe_fdw._has_column(t.source, 'attrs')
-       and (select a.atttypid from pg_catalog.pg_attribute a
-             where a.attrelid = t.source and a.attname = 'attrs' and not a.attisdropped) = 'pg_catalog.jsonb'::pg_catalog.regtype::pg_catalog.oid
-     order by t.source::oid
-     limit 1;
-    -- A source column with a length or precision (varchar(3)) holds in the foreign table's rows
-    -- what a JSON row of that type refuses: such sources are read column by column.
-    if src is null or exists (select from stripe_fdw._sync_targets() t
-                                join pg_catalog.pg_attribute a on a.attrelid = t.source
-                               where t.target = any(targets) and a.attnum > 0 and not a.attisdropped
-                                 and a.atttypmod <> -1) then
+      join pg_catalog.pg_attribute a on a.attrelid = t.source and a.attnum > 0 and not a.attisdropped
+     where t.target = any(targets);
+    if src is null or limited then
         return array(select x from stripe_fdw._sync_stage(targets, p_ids) x);
     end if;
     rfrom := stripe_fdw._read_tick();
@@ -584,6 +590,22 @@ begin
 end
 $$;
 
+-- Refuse (42501) a role that acts for none of the registrants who (when there are some) of the
+-- sync targets of what: what it applied would be recorded, and applied by nobody.
+create function stripe_fdw._acts_for_any(who regrole[], what text, hint text) returns void
+language plpgsql stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if pg_catalog.cardinality(who) > 0
+       and not exists (select from pg_catalog.unnest(who) r where stripe_fdw._acts_for(r)) then
+        raise exception 'stripe_fdw: role % applies none of the sync targets of % (they are registered by %)',
+                        current_user, what, pg_catalog.array_to_string(who, ', ')
+            using errcode = '42501', hint = hint;
+    end if;
+end
+$$;
+
 -- The roles that registered sync targets taking p_object from server srv (row-level security
 -- hides other roles' registrations from the caller, not from this count).
 create function stripe_fdw._registrants(srv oid, p_object text) returns regrole[]
@@ -607,20 +629,11 @@ revoke execute on function stripe_fdw._registrants(oid, text) from public;
 -- server srv, while other roles registered some, would be recorded and never applied by anyone:
 -- an error instead (the route answers 500 and Stripe retries once it is called as the right role).
 create function stripe_fdw._webhook_acts(srv oid, p_object text) returns void
-language plpgsql stable
+language sql stable
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    who regrole[] := stripe_fdw._registrants(srv, p_object);
-begin
-    if pg_catalog.cardinality(who) > 0
-       and not exists (select from pg_catalog.unnest(who) r where stripe_fdw._acts_for(r)) then
-        raise exception 'stripe_fdw: role % applies none of the sync targets of % (they are registered by %)',
-                        current_user, p_object, pg_catalog.array_to_string(who, ', ')
-            using errcode = '42501',
-                  hint = 'Call handle_webhook as the role that registered them: connect as it, or through a security definer function it owns (docs/webhooks.md).';
-    end if;
-end
+    select stripe_fdw._acts_for_any(stripe_fdw._registrants(srv, p_object), p_object,
+        'Call handle_webhook as the role that registered them: connect as it, or through a security definer function it owns (docs/webhooks.md).')
 $$;
 
 -- The work of handle_webhook (below), with search_path pinned. Reads Stripe first, then takes the
