@@ -31,18 +31,9 @@ fn the_starter_kept_equal_to_stripe_without_the_library() {
     );
 
     // The webhook endpoint, made by the function: only the events the syncs need, never '*'.
-    let (status, body) = h.post(
-        "setup",
-        Some(WORKER_SECRET),
-        &format!(r#"{{"url": "{}/webhook"}}"#, h.url),
-    );
-    assert_eq!(status, 200, "setup: {body}");
+    let (body, secret) = h.setup_endpoint();
     let endpoints = h.oracle.fake.endpoints();
     assert_eq!(endpoints.len(), 1);
-    let we = endpoints[0]["id"]
-        .as_str()
-        .expect("endpoint id")
-        .to_string();
     let enabled: Vec<String> = endpoints[0]["enabled_events"]
         .as_array()
         .expect("enabled_events")
@@ -58,11 +49,6 @@ fn the_starter_kept_equal_to_stripe_without_the_library() {
     got.sort();
     assert_eq!(got, wanted, "subscribed to exactly what the syncs need");
     assert!(!enabled.contains(&"*".to_string()));
-    let secret = h
-        .oracle
-        .fake
-        .endpoint_secret(&we)
-        .expect("the endpoint's secret");
     assert!(
         !body.to_string().contains(&secret),
         "setup never answers the secret"
@@ -212,17 +198,7 @@ fn a_webhook_during_a_long_full_sync_is_kept() {
     // 7 requests a run: the newest event, subscriptions, customers, prices (3 pages) and the first
     // page of products (children first); the second page of products waits for the next run.
     let mut h = Hosted::new(generated(150, 2), 7);
-    let (status, body) = h.post(
-        "setup",
-        Some(WORKER_SECRET),
-        &format!(r#"{{"url": "{}/webhook"}}"#, h.url),
-    );
-    assert_eq!(status, 200, "setup: {body}");
-    let we = h.oracle.fake.endpoints()[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    let secret = h.oracle.fake.endpoint_secret(&we).expect("secret");
+    let (_, secret) = h.setup_endpoint();
 
     let first = h.worker();
     let plan = h.plan();
@@ -400,12 +376,7 @@ grant execute on function cron.schedule(text, text, text) to {owner};
 #[ignore = "run by scripts/hosted-test, against a PostgreSQL without the extension's library"]
 fn the_documented_schedule_starts_the_worker_with_secrets_from_vault() {
     let mut h = Hosted::with(Catalog::Demo, 50, PLATFORM, &doc_block());
-    let (status, body) = h.post(
-        "setup",
-        Some(WORKER_SECRET),
-        &format!(r#"{{"url": "{}/webhook"}}"#, h.url),
-    );
-    assert_eq!(status, 200, "setup: {body}");
+    let (_, secret) = h.setup_endpoint();
     assert_eq!(
         h.int("select count(*) from vault.decrypted_secrets where name = 'stripe_webhook_secret' and decrypted_secret like 'whsec_%'"),
         1,
@@ -414,17 +385,7 @@ fn the_documented_schedule_starts_the_worker_with_secrets_from_vault() {
     assert_eq!(h.int("select count(*) from stripe_fdw.account_secrets"), 0);
 
     // Step 5, word for word but for the two placeholders.
-    let doc = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../docs/hosted-supabase.md"
-    ))
-    .expect("the doc");
-    let step5 = doc
-        .split("### 5. Schedule the worker")
-        .nth(1)
-        .and_then(|a| a.split("```sql").nth(1))
-        .and_then(|b| b.split("```").next())
-        .expect("step 5's SQL")
+    let step5 = doc_sql("### 5. Schedule the worker")
         .replace("<the value of $STRIPE_SYNC_WORKER_SECRET>", WORKER_SECRET)
         .replace(
             "https://<project-ref>.supabase.co/functions/v1/stripe-sync/worker",
@@ -447,11 +408,6 @@ fn the_documented_schedule_starts_the_worker_with_secrets_from_vault() {
     h.assert_in_sync("after the scheduled run");
 
     // A delivery verifies with the endpoint's secret from Vault.
-    let we = h.oracle.fake.endpoints()[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    let secret = h.oracle.fake.endpoint_secret(&we).expect("secret");
     let pro = h.q("select id from public.products where name = 'Pro'")[0].get::<_, String>(0);
     h.stripe(
         "POST",

@@ -78,17 +78,7 @@ fn wrappers_tables_are_sources_read_and_fed() {
     assert_eq!(got, want, "one retrieve per id: {paths:?}");
 
     // The function's webhooks feed the same tables, mapped from Wrappers' columns and attrs.
-    let (status, body) = h.post(
-        "setup",
-        Some(WORKER_SECRET),
-        &format!(r#"{{"url": "{}/webhook"}}"#, h.url),
-    );
-    assert_eq!(status, 200, "setup: {body}");
-    let we = h.oracle.fake.endpoints()[0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
-    let secret = h.oracle.fake.endpoint_secret(&we).expect("secret");
+    let (_, secret) = h.setup_endpoint();
     let p = ids[0].clone();
     h.stripe(
         "POST",

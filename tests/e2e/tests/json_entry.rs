@@ -50,9 +50,26 @@ struct Read {
 }
 
 fn read(env: &mut Env, ids: &[&str]) -> Read {
-    let from = tick(&mut env.db);
-    let objects = ids.iter().map(|id| product_json(env, id)).collect();
-    let to = tick(&mut env.db);
+    let s = env.s.clone();
+    read_in(&mut env.db, &s, ids)
+}
+
+/// The same read on `db` (a transaction that holds the write lock, say); `s`: the foreign tables'
+/// schema.
+fn read_in(db: &mut impl postgres::GenericClient, s: &str, ids: &[&str]) -> Read {
+    let from = tick(db);
+    let objects = ids
+        .iter()
+        .map(|id| {
+            db.query_one(
+                &format!("select attrs from {s}.products where id = $1"),
+                &[id],
+            )
+            .expect("read")
+            .get(0)
+        })
+        .collect();
+    let to = tick(db);
     Read { from, to, objects }
 }
 
@@ -163,24 +180,8 @@ fn overlapping_reads_that_disagree_are_read_again_under_the_lock() {
         .get(0);
     assert!(!free, "the write lock is held while the ids are read again");
     // Read again now, apply, then the first call again with the same ticks: it skips.
-    let from = tick(&mut tx);
-    let again: Value = tx
-        .query_one(
-            &format!("select attrs from {s}.products where id = $1"),
-            &[&p],
-        )
-        .expect("read again")
-        .get(0);
-    let to = tick(&mut tx);
-    let r = apply(
-        &mut tx,
-        &Read {
-            from,
-            to,
-            objects: vec![again],
-        },
-        &[],
-    );
+    let again = read_in(&mut tx, &s, &[&p]);
+    let r = apply(&mut tx, &again, &[]);
     assert!(r.get("read_again").is_none(), "{r}");
     let r = apply(&mut tx, &a, &[]);
     assert!(r.get("read_again").is_none(), "{r}");
@@ -318,24 +319,8 @@ fn a_row_that_cannot_be_mapped_read_again_does_not_ask_again() {
         "A overlaps B and disagrees: {r}"
     );
     {
-        let from = tick(&mut tx);
-        let again: Value = tx
-            .query_one(
-                &format!("select attrs from {s}.products where id = $1"),
-                &[&p],
-            )
-            .expect("read again")
-            .get(0);
-        let to = tick(&mut tx);
-        apply(
-            &mut tx,
-            &Read {
-                from,
-                to,
-                objects: vec![again],
-            },
-            &[],
-        );
+        let again = read_in(&mut tx, &s, &[&p]);
+        apply(&mut tx, &again, &[]);
         let r = apply(&mut tx, &a, &[]);
         assert!(
             r.get("read_again").is_none(),
